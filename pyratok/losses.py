@@ -7,8 +7,8 @@ Eq. 2 writes its five codebook terms loosely (KL divergences between objects of 
 definitions used here, all on the LFQ's factorised code distribution p_i(c) = Π_k Bern(c_k; σ(ℓ_ik)) with bit
 logits ℓ_ik = 4 z_ik / τ (the exact softmax over all 2^K codes), are:
 
-1. vision-commitment ``||z(l) - sg(q(l))||²`` — mean squared distance of the pre-quantization features to their
-   binary codes (LFQ commitment).
+1. vision-commitment ``||z(l) - sg(q(l))||²`` — squared distance of the pre-quantization features to their
+   binary codes (LFQ commitment), per channel (divided by K like the terms below).
 2. entropy regularisation ``E[H(p_i)] - γ H(E[p_i])`` — per-token entropy (sharpens assignments towards one code)
    minus the codebook (batch) entropy (keeps the codebook used), both exact (MAGVIT-v2's LFQ entropy loss).
 3. hierarchical consistency ``KL(q(l) || q(l-1))`` — mean over tokens of the KL between level l's and level l-1's
@@ -137,7 +137,7 @@ def codebook_terms(quant: list, grids: list, text_logits: Tensor | None, cfg: Lo
     for lvl, q in enumerate(quant):
         k = q.logits.shape[-1]
         if cfg.on("commitment"):
-            add("commitment", q.commitment)
+            add("commitment", q.commitment / k)
         if cfg.on("entropy"):
             add("entropy", (q.per_sample_entropy - cfg.diversity * q.codebook_entropy) / k)
         if cfg.on("hierarchical") and lvl > 0:

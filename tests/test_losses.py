@@ -76,4 +76,4 @@ def test_disabled_terms_are_not_computed():
     some = codebook_terms(quant, grids, text, LossConfig(disabled=["hierarchical", "text_codebook"]))
     assert set(some) == {"commitment", "entropy", "text_alignment"}
     # the sum over levels: commitment of 3 levels
-    assert float(allterms["commitment"]) == pytest.approx(sum(float(q.commitment) for q in quant), rel=1e-6)
+    assert float(allterms["commitment"]) == pytest.approx(sum(float(q.commitment) / K for q in quant), rel=1e-6)

@@ -36,6 +36,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .lfq import LFQ, LFQConfig, LFQOutput, indices_to_codes
+from .quantizers import CodebookQuantizer, QuantizerConfig
 from .text.base import TextEmbedding
 
 
@@ -49,6 +50,12 @@ class LaPQConfig:
     feature_source: str = "pyramid"   # "pyramid" | "deepest" (Table 6 "w/o Pyramidal-Q")
     token_stride: list | None = None  # per level (t, s) token strides w.r.t. the input; None -> the latent grid
     lfq: LFQConfig = field(default_factory=LFQConfig)
+    quantizer: QuantizerConfig = field(default_factory=QuantizerConfig)  # Table 9: "lfq" (default) or vq/gvq/rvq/fsq
+
+    @property
+    def code_width(self) -> int:
+        """Channels of the quantized codes: K bits for LFQ, the codebook dimension otherwise."""
+        return self.lfq.num_bits if self.quantizer.type == "lfq" else self.quantizer.dim
 
     def __post_init__(self):
         from .config_utils import ConfigError
@@ -63,6 +70,9 @@ class LaPQConfig:
         if isinstance(self.lfq, dict):
             from .config_utils import from_dict
             self.lfq = from_dict(LFQConfig, self.lfq, "lapq.lfq")
+        if isinstance(self.quantizer, dict):
+            from .config_utils import from_dict
+            self.quantizer = from_dict(QuantizerConfig, self.quantizer, "lapq.quantizer")
 
 
 def causal_length(num_frames: int, stride: int) -> int:
@@ -180,9 +190,10 @@ class LaPQ(nn.Module):
                  latent_channels: int, latent_stride: tuple[int, int], text_dim: int):
         super().__init__()
         self.config = config
-        K = config.lfq.num_bits
+        K = config.code_width
         self.latent_stride = tuple(latent_stride)
-        self.quantizer = LFQ(config.lfq)  # one binary codebook shared by every level (§3.2.2)
+        # one codebook shared by every level (§3.2.2): the binary LFQ codebook, or a learned one for Table 9
+        self.quantizer = LFQ(config.lfq) if config.quantizer.type == "lfq" else CodebookQuantizer(config.quantizer)
         if config.mode == "single":
             self.levels_used: list[int] = []
             self.to_bits = nn.Conv3d(latent_channels, K, 1)
@@ -256,8 +267,15 @@ class LaPQ(nn.Module):
         return self.to_latent(torch.cat(parts, dim=1))
 
     def indices_to_latent(self, indices: list[Tensor], latent_grid: tuple[int, int, int]) -> Tensor:
-        """indices[l]: (B, T'_l, H'_l, W'_l) integer tokens -> VAE latent (no lookup table: bits of the index)."""
-        K = self.config.lfq.num_bits
-        grids = [tuple(ix.shape[1:]) for ix in indices]
-        codes = [indices_to_codes(ix.flatten(1), K) for ix in indices]
+        """indices[l]: (B, T'_l, H'_l, W'_l) integer tokens -> VAE latent.
+
+        LFQ needs no lookup table (the code is the bits of the index); the Table 9 codebook quantizers look up their
+        learned codebooks (their indices carry a trailing group/depth axis: (B, T', H', W', G)).
+        """
+        if self.config.quantizer.type == "lfq":
+            grids = [tuple(ix.shape[1:]) for ix in indices]
+            codes = [indices_to_codes(ix.flatten(1), self.config.lfq.num_bits) for ix in indices]
+        else:
+            grids = [tuple(ix.shape[1:4]) for ix in indices]
+            codes = [self.quantizer.indices_to_codes(ix.flatten(1, 3)) for ix in indices]
         return self.codes_to_latent(codes, grids, latent_grid)

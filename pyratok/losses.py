@@ -135,9 +135,11 @@ def codebook_terms(quant: list, grids: list, text_logits: Tensor | None, cfg: Lo
         terms[name] = terms.get(name, 0) + value
 
     for lvl, q in enumerate(quant):
-        k = q.logits.shape[-1]
+        k = q.quantized.shape[-1]
         if cfg.on("commitment"):
             add("commitment", q.commitment / k)
+        if q.logits is None:  # learned-codebook quantizers (Table 9): no per-bit distribution, only commitment
+            continue
         if cfg.on("entropy"):
             add("entropy", (q.per_sample_entropy - cfg.diversity * q.codebook_entropy) / k)
         if cfg.on("hierarchical") and lvl > 0:

@@ -112,7 +112,7 @@ class PyraTokEncoding:
 
     @property
     def num_tokens(self) -> int:
-        return sum(int(ix[0].numel()) for ix in self.indices)
+        return sum(int(ix.shape[1] * ix.shape[2] * ix.shape[3]) for ix in self.indices)
 
 
 @dataclass
@@ -136,7 +136,10 @@ class PyraTok(nn.Module):
                               f"'{config.text.name}' gives {self.text_encoder.dim}-d embeddings")
         self.lapq = LaPQ(config.lapq, self.backbone.stage_channels, self.backbone.stage_strides(),
                          self.backbone.latent_channels, self.backbone.latent_stride, self.text_encoder.dim)
-        K = config.lapq.lfq.num_bits
+        K = config.lapq.code_width
+        if config.lapq.quantizer.type != "lfq" and config.losses.on("ar"):
+            raise ConfigError("the AR alignment predicts LFQ token ids: with lapq.quantizer.type="
+                              f"{config.lapq.quantizer.type!r} add 'ar' to losses.disabled (Table 9 ablation)")
         # text -> code space (K bit logits): the target of the text alignment terms 4-5 and the zero-shot text side
         self.text_to_bits = nn.Linear(self.text_encoder.dim, K)
         self.alignment = AutoregressiveAlignment(config.alignment) if config.losses.on("ar") else None
@@ -147,7 +150,11 @@ class PyraTok(nn.Module):
     # ------------------------------------------------------------------ helpers
     @property
     def num_bits(self) -> int:
-        return self.config.lapq.lfq.num_bits
+        """Bits per token: K for LFQ; log2(vocabulary) per index for the Table 9 codebook quantizers."""
+        if self.config.lapq.quantizer.type == "lfq":
+            return self.config.lapq.lfq.num_bits
+        import math
+        return math.log2(self.lapq.quantizer.vocab_size)
 
     def embed_text(self, texts: list[str]) -> TextEmbedding:
         return self.text_encoder(list(texts))
@@ -194,7 +201,7 @@ class PyraTok(nn.Module):
         text = self.embed_text(self._texts(texts, video.shape[0]))
         pyr, out = self._quantize(video, text)
         b = video.shape[0]
-        indices = [ix.view(b, *g) for ix, g in zip(out.indices, out.grids)]
+        indices = [ix.view(b, *g, *ix.shape[2:]) for ix, g in zip(out.indices, out.grids)]
         feats = [z.transpose(1, 2).reshape(b, z.shape[-1], *g) for z, g in zip(out.z, out.grids)]
         return PyraTokEncoding(indices, feats, tuple(pyr.posterior.mean.shape[2:]), tuple(video.shape[2:]))
 
@@ -247,8 +254,9 @@ class PyraTok(nn.Module):
             metrics = {"psnr": float(psnr((recon.clamp(-1, 1) + 1) / 2, (video + 1) / 2))}
             for lvl, q in enumerate(out.quant):
                 metrics[f"utilization/level{lvl + 1}"] = float(q.utilization)
-                metrics[f"entropy/per_sample/level{lvl + 1}"] = float(q.per_sample_entropy)
-                metrics[f"entropy/codebook/level{lvl + 1}"] = float(q.codebook_entropy)
+                if q.logits is not None:  # LFQ only (learned codebooks have no per-bit distribution)
+                    metrics[f"entropy/per_sample/level{lvl + 1}"] = float(q.per_sample_entropy)
+                    metrics[f"entropy/codebook/level{lvl + 1}"] = float(q.codebook_entropy)
         return PyraTokOutput(total, parts, metrics, recon, out)
 
     # ------------------------------------------------------------------ persistence

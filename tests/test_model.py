@@ -119,3 +119,32 @@ def test_real_clip_through_tiny_model(tiny, realdata):
     enc = tiny.encode(v, ["two people arm wrestling"])
     assert [tuple(ix.shape[1:]) for ix in enc.indices] == [(5, 4, 4)] * 4
     assert tiny.decode(enc).shape == v.shape
+
+
+@pytest.mark.parametrize("qtype,extra", [("vq", {"codebook_size": 64, "dim": 32}),
+                                         ("gvq", {"codebook_size": 64, "dim": 32, "groups": 4}),
+                                         ("rvq", {"codebook_size": 64, "dim": 32, "num_quantizers": 2}),
+                                         ("fsq", {"dim": 32, "fsq_levels": [8, 5, 5]})])
+def test_quantizer_ablation_table9(qtype, extra):
+    d = PyraTokConfig.tiny().to_dict()
+    d["lapq"]["quantizer"] = {"type": qtype, **extra}
+    d["losses"]["disabled"] = ["ar"]
+    torch.manual_seed(0)
+    m = PyraTok(PyraTokConfig.from_dict(d)).train()
+    out = m(video(b=1), TEXTS[:1])
+    assert "codebook/commitment" in out.losses and "codebook/entropy" not in out.losses
+    out.loss.backward()
+    m.eval()
+    v = video(b=1, seed=5)
+    enc = m.encode(v, TEXTS[:1])
+    assert enc.num_tokens == 4 * 12
+    with torch.no_grad():
+        ref = m(v, TEXTS[:1]).recon.clamp(-1, 1)
+    assert torch.allclose(m.decode(enc), ref, atol=1e-4)
+
+
+def test_ar_requires_lfq():
+    d = PyraTokConfig.tiny().to_dict()
+    d["lapq"]["quantizer"] = {"type": "vq", "codebook_size": 64, "dim": 32}
+    with pytest.raises(ConfigError, match="losses.disabled"):
+        PyraTok(PyraTokConfig.from_dict(d))

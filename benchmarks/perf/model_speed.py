@@ -67,6 +67,7 @@ def measure(config_name: str, device: str, repeats: int, frames: int = 17, size:
         "lapq_lfq_share_of_backbone": t_lapq / t_backbone,
         "goal_lapq_lfq_share_max": 0.10 if config_name == "paper" else None,
         "repeats": repeats, "statistic": "median after one warm-up",
+        "load_average_after": os.getloadavg()[0],
     }
 
 

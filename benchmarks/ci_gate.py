@@ -199,9 +199,9 @@ def run_gate(work: Path, seed: int = SEED, sabotage_kind: str | None = None, pro
     from pyratok.train.pipeline import run_training
 
     t0 = time.time()
-    data_root = ensure_data(work, seed)
+    data_root = ensure_data(work, SEED)  # the data stay fixed; --seed varies training only (noise studies)
     t_data = time.time() - t0
-    run_dir = work / ("run" if not sabotage_kind else f"run-sabotage-{sabotage_kind}")
+    run_dir = work / (f"run-sabotage-{sabotage_kind}" if sabotage_kind else "run" if seed == SEED else f"run-seed{seed}")
     if run_dir.exists():
         shutil.rmtree(run_dir)  # the gate always trains from scratch
     cfg = gate_config(data_root, seed)
@@ -218,7 +218,7 @@ def run_gate(work: Path, seed: int = SEED, sabotage_kind: str | None = None, pro
     metrics = {
         "gate_version": GATE_VERSION,
         "synthetic": {**evaluate_model(model, syn),
-                      "source": f"synthetic (benchmarks.synthetic webvid, seed {seed}, held-out val split)",
+                      "source": f"synthetic (benchmarks.synthetic webvid, seed {SEED}, held-out val split)",
                       "files": len(syn)},
         "real": {**evaluate_model(model, real),
                  "source": f"real sample ({realdata_root() / 'videos'})",
@@ -248,7 +248,7 @@ def main(argv=None) -> int:
     p.add_argument("--tolerance", type=float, default=None,
                    help=f"allowed PSNR drop in dB (default: the baseline's, else {DEFAULT_TOLERANCE_DB})")
     p.add_argument("--work", default=str(WORK), help="scratch folder (data + run)")
-    p.add_argument("--seed", type=int, default=SEED, help="seed of data and training (noise studies)")
+    p.add_argument("--seed", type=int, default=SEED, help="training seed (noise studies; the data stay at seed 0)")
     p.add_argument("--sabotage", choices=["zero-lapq", "flip-lfq"], help="inject a deliberate regression")
     p.add_argument("--metrics-out", help="where to write the metrics (default results/ci/metrics.json; with "
                                          "--sabotage or --seed != 0: the work folder)")

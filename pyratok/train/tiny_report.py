@@ -42,6 +42,26 @@ def _utilisation(model, clips, batch_size: int = 4) -> dict:
     return {f"level{l + 1}": u.utilization for l, u in enumerate(usage)}
 
 
+def trivial_baselines(clips) -> dict:
+    """PSNR/SSIM of two codec-free references: every pixel = the clip's mean colour, and 16x16 average pooling
+    (one value per latent cell of the tiny VAE) upsampled by repetition."""
+    import torch.nn.functional as F
+
+    from .evaluate import clip_psnr_ssim
+
+    v = torch.stack([c[0] for c in clips])
+    b, c, t, h, w = v.shape
+    mean = v.mean(dim=(2, 3, 4), keepdim=True).expand_as(v)
+    x = v.permute(0, 2, 1, 3, 4).reshape(b * t, c, h, w)
+    pool = F.interpolate(F.avg_pool2d(x, 16), scale_factor=16, mode="nearest")
+    pool = pool.view(b, t, c, h, w).permute(0, 2, 1, 3, 4)
+    out = {}
+    for name, rec in (("per-clip mean colour", mean), ("16x16 average pooling", pool)):
+        p_, s_ = clip_psnr_ssim(rec, v)
+        out[name] = {"psnr": float(p_.mean()), "ssim": float(s_.mean())}
+    return out
+
+
 def main(argv=None) -> int:
     from benchmarks.ci_gate import ensure_data, evaluate_model, gate_config, real_clips, synthetic_clips
     from ..model import PyraTok
@@ -73,12 +93,12 @@ def main(argv=None) -> int:
         run = work / name.replace("/", "").replace(" ", "_")
         cfg = gate_config(data_root)
         cfg.model_overrides = over
-        t1 = time.time()
         summ = run_training(cfg, run, stages=[1, 2], init=str(vae), resume=True, progress=False)
         model = PyraTok.from_pretrained(run / "stage2" / "final")
         s, r = evaluate_model(model, syn), evaluate_model(model, real)
         rows.append({"variant": name, "overrides": over, "synthetic": s, "real": r, "utilisation": _utilisation(model, syn),
-                     "steps": {k: v["steps"] for k, v in summ.items()}, "seconds": round(time.time() - t1, 1)})
+                     "steps": {k: v["steps"] for k, v in summ.items()},
+                     "seconds": round(sum(v["seconds"] for v in summ.values()), 1)})
         curves[name] = read_metrics(run / "stage1") + read_metrics(run / "stage2")
     stage0 = read_metrics(vae.parent)
     (out / "tiny.json").write_text(json.dumps(rows, indent=2))
@@ -112,16 +132,30 @@ def main(argv=None) -> int:
              "Evaluation: 9-frame 64x64 centre clips, tokens -> decode; PSNR per clip, SSIM per frame "
              "(`pyratok.train.evaluate`).", "",
              "| variant | synthetic PSNR | synthetic SSIM | real-sample PSNR | real-sample SSIM | codebook utilisation "
-             "per level (synthetic) | steps | seconds |", "|---|---|---|---|---|---|---|---|"]
+             "per level (synthetic) | steps | training seconds (stages 1+2) |", "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         util = ", ".join(f"{v:.2e}" for v in r["utilisation"].values())
         lines.append(f"| {r['variant']} | {r['synthetic']['psnr']:.2f} | {r['synthetic']['ssim']:.3f} | "
                      f"{r['real']['psnr']:.2f} | {r['real']['ssim']:.3f} | {util} | "
                      f"{r['steps']} | {r['seconds']} |")
+    triv_s, triv_r = trivial_baselines(syn), trivial_baselines(real)
+    for name in triv_s:
+        lines.append(f"| *reference: {name}* | {triv_s[name]['psnr']:.2f} | {triv_s[name]['ssim']:.3f} | "
+                     f"{triv_r[name]['psnr']:.2f} | {triv_r[name]['ssim']:.3f} | - | - | - |")
+    spread = max(r["synthetic"]["psnr"] for r in rows) - min(r["synthetic"]["psnr"] for r in rows)
+    lines += ["", "Reading: at this CPU budget the variants differ by "
+              f"{spread:.2f} dB on the synthetic split, about the run-to-run spread of the CI gate "
+              "(results/ci/README.md), so this budget cannot rank them (the paper's Table 6 gaps come from full "
+              "training). All three stay below the per-clip mean-colour reference: the tiny VAE of stage 0 is far "
+              "from converged after its 400 steps (its validation PSNR is in the left plot), and stages 1-2 mostly "
+              "reduce the codebook terms (middle plot) while the reconstruction through the frozen decoder stays "
+              "at the VAE's level (right plot)."]
     lines += ["", f"Synthetic: {rows[0]['synthetic']['n_clips']} held-out clips; real sample: "
               f"{rows[0]['real']['n_clips']} clips of ../shared/realdata/videos. Utilisation = distinct codes used / "
               "2^16 over all held-out tokens (64 clips x 48 tokens per level cannot exceed ~4.7e-2).", "",
-              "![learning curves](curves.png)", "", f"Total time: {time.time() - t0:.0f} s."]
+              "![learning curves](curves.png)", "",
+              f"Stage 0 (shared): {sum(1 for _ in stage0)} logged steps. Seconds are wall time on a 2-core machine "
+              "shared with other jobs (one torch thread)."]
     (out / "tiny.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0

@@ -80,6 +80,10 @@ def test_missing_data_is_a_clear_error(tmp_path, data, capsys):
     assert main(["--config", str(cfg), "--out", str(tmp_path / "o"), "--data", str(tmp_path / "nope.csv"),
                  "--video-root", str(tmp_path)]) == 2
     assert "training CSV not found" in capsys.readouterr().err
+    # the paper config starts from the pretrained Wan 2.2 VAE: without its path nothing may train on a random VAE
+    assert main(["--config", "paper", "--out", str(tmp_path / "p"), "--data", str(data[0] / "pairs.csv"),
+                 "--video-root", str(data[0])]) == 2
+    assert "no pretrained VAE" in capsys.readouterr().err
 
 
 def test_chained_stages_logs_and_failures(tmp_path, data, caplog):

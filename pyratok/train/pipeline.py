@@ -92,6 +92,10 @@ def run_training(cfg: TrainConfig, out: str | Path, stages: list[int] | None = N
     if steps is not None:
         for n in stages:
             cfg.stage(n).steps = int(steps)
+    if 0 in stages and cfg.stage0.steps <= 0:
+        raise ConfigError("the model has no pretrained VAE (backbone.pretrained_path is empty) and stage0.steps is 0: "
+                          "give the Wan 2.2 VAE directory (model_overrides.backbone.pretrained_path, as App. D starts "
+                          "from it) or set stage0.steps to pre-train a VAE here")
     if ctx.is_main:
         out.mkdir(parents=True, exist_ok=True)
         (out / "train_config.json").write_text(json.dumps(cfg.to_dict(), indent=2, sort_keys=True))

@@ -1,0 +1,158 @@
+"""Lazy registry of tokenizers: a name maps to ``module:factory`` plus default options; nothing is imported until a
+tokenizer is built, so listing names is instant and a broken optional dependency only breaks its own adapter.
+
+    from adapters import build_tokenizer, list_tokenizers
+    tok = build_tokenizer("pyratok-tiny")                        # trained here on first use, then cached
+    tok = build_tokenizer("wan2.2-vae", path="/models/Wan2.2-VAE")  # real weights from a local directory
+
+On the command line a tokenizer is ``NAME`` or ``NAME:key=value,key=value`` (see :func:`parse_tokenizer_spec`).
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+
+from .base import Tokenizer
+
+__all__ = ["TokenizerSpec", "REGISTRY", "register", "list_tokenizers", "build_tokenizer", "parse_tokenizer_spec",
+           "UnknownTokenizer", "DEFAULT_TOKENIZERS", "tokenizer_groups"]
+
+
+class UnknownTokenizer(KeyError):
+    def __str__(self) -> str:  # KeyError quotes its message; we want it readable
+        return str(self.args[0])
+
+
+@dataclass(frozen=True)
+class TokenizerSpec:
+    name: str
+    target: str                      # "module:factory"; factory(name=..., **options) -> Tokenizer
+    options: dict = field(default_factory=dict)
+    family: str = ""
+    description: str = ""
+    paper_only: str = ""             # non-empty: cannot run here; the reason (its rows stay paper-reported)
+
+
+REGISTRY: dict[str, TokenizerSpec] = {}
+
+
+def register(name: str, target: str, family: str, description: str, paper_only: str = "", **options) -> None:
+    if name in REGISTRY:
+        raise ValueError(f"tokenizer {name!r} registered twice")
+    REGISTRY[name] = TokenizerSpec(name, target, dict(options), family, description, paper_only)
+
+
+# ---------------------------------------------------------------------------------------------- the registry
+# PyraTok (any checkpoint directory; the tiny config trained here by default)
+register("pyratok-tiny", "adapters.pyratok_tokenizer:build", "pyratok",
+         "tiny PyraTok trained here on the synthetic WebVid set (CI-gate recipe), cached")
+register("pyratok", "adapters.pyratok_tokenizer:build", "pyratok",
+         "PyraTok from a checkpoint directory: pyratok:checkpoint=DIR")
+# Table 6 component ablations: tiny PyraTok variants trained here with the same data and budget
+for _abl, _desc in (("wo-lapq", "w/o LaPQ (single-scale quantization)"),
+                    ("wo-text", "w/o text guidance"),
+                    ("wo-pyramid", "w/o pyramidal features (deepest stage only)"),
+                    ("2-blocks", "2 Q-blocks instead of 4")):
+    register(f"pyratok-tiny-{_abl}", "adapters.pyratok_tokenizer:build", "pyratok",
+             f"Table 6 ablation: tiny PyraTok {_desc}, trained here", ablation=_abl)
+# Table 10 loss ablations (understanding): tiny PyraTok trained here without one loss term
+for _abl, _desc in (("wo-drift", "w/o L_drift"), ("wo-ar", "w/o L_AR"), ("wo-codebook", "w/o L_codebook")):
+    register(f"pyratok-tiny-{_abl}", "adapters.pyratok_tokenizer:build", "pyratok",
+             f"Table 10 ablation: tiny PyraTok {_desc}, trained here", ablation=_abl)
+
+# continuous video VAEs through diffusers (real weights from a local directory, else a tiny config trained here)
+for _name, _cls, _desc in (("wan2.1-vae", "wan2.1", "Wan 2.1 VAE (AutoencoderKLWan)"),
+                           ("wan2.2-vae", "wan2.2", "Wan 2.2 VAE (AutoencoderKLWan)"),
+                           ("cogvideox-vae", "cogvideox", "CogVideoX VAE (AutoencoderKLCogVideoX)"),
+                           ("mochi-vae", "mochi", "Mochi VAE (AutoencoderKLMochi)"),
+                           ("svd-vae", "svd", "Stable Video Diffusion VAE (AutoencoderKLTemporalDecoder)")):
+    register(_name, "adapters.diffusers_vae:build", "video-vae", _desc + "; path=DIR for real weights", arch=_cls)
+
+# Table 9: single-scale quantizer baselines on the same backbone, trained here with tiny PyraTok's data and budget
+for _q, _desc in (("vq", "VQ, 4096 codes x 256-d"), ("gvq", "grouped VQ, 4096 codes x 256-d, 4 groups"),
+                  ("lfq", "LFQ, 2^16 codes (single scale)"), ("rvq", "residual VQ, 8000 codes x 512-d"),
+                  ("fsq", "FSQ, levels (8,8,8,6,5)")):
+    register(f"quant-{_q}", "adapters.quantizer_baselines:build", "quantizer-baseline",
+             f"Table 9 baseline: {_desc}, vector-quantize-pytorch, trained here", quantizer=_q)
+
+# Table 7: classical codecs through PyAV / FFmpeg at a target bits per pixel
+for _name, _codec, _desc in (("h264", "libx264", "H.264/AVC (libx264)"), ("hevc", "libx265", "H.265/HEVC (libx265)"),
+                             ("av1", "libsvtav1", "AV1 (SVT-AV1)"), ("vp9", "libvpx-vp9", "VP9 (libvpx)")):
+    register(_name, "adapters.codecs:build", "codec", _desc + " at a target bpp", codec=_codec)
+register("vvc", "adapters.codecs:build", "codec", "H.266/VVC",
+         paper_only="PyAV's FFmpeg build has no VVC encoder (libvvenc); the VVC row of Table 7 stays paper-reported",
+         codec="libvvenc")
+
+# the embedded default of `python -m benchmarks.run`: everything that runs here
+DEFAULT_TOKENIZERS = ("pyratok-tiny", "wan2.2-vae", "wan2.1-vae", "cogvideox-vae", "mochi-vae", "svd-vae",
+                      "quant-vq", "quant-gvq", "quant-lfq", "quant-rvq", "quant-fsq", "h264", "hevc", "av1", "vp9")
+
+
+def tokenizer_groups() -> dict[str, list[str]]:
+    """Names by family (for --tokenizers family:<name>)."""
+    out: dict[str, list[str]] = {}
+    for spec in REGISTRY.values():
+        out.setdefault(spec.family, []).append(spec.name)
+    return out
+
+
+def list_tokenizers(include_paper_only: bool = True) -> list[str]:
+    return sorted(n for n, s in REGISTRY.items() if include_paper_only or not s.paper_only)
+
+
+def _unknown(name: str) -> UnknownTokenizer:
+    import difflib
+
+    close = difflib.get_close_matches(name, REGISTRY, n=3)
+    hint = f" Did you mean {', '.join(close)}?" if close else ""
+    return UnknownTokenizer(f"unknown tokenizer {name!r}.{hint} Valid names: {', '.join(list_tokenizers())}")
+
+
+def parse_tokenizer_spec(text: str) -> tuple[str, dict]:
+    """``NAME`` or ``NAME:key=value,key=value`` -> (name, options); values stay strings except ints/floats/bools."""
+    name, _, rest = text.strip().partition(":")
+    options: dict = {}
+    for part in filter(None, (p.strip() for p in rest.split(","))):
+        key, eq, value = part.partition("=")
+        if not eq:
+            raise ValueError(f"tokenizer option {part!r} in {text!r} must be key=value")
+        options[key.strip()] = _coerce(value.strip())
+    return name, options
+
+
+def _coerce(v: str):
+    low = v.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    for cast in (int, float):
+        try:
+            return cast(v)
+        except ValueError:
+            pass
+    return v
+
+
+def get_spec(name: str) -> TokenizerSpec:
+    if name not in REGISTRY:
+        raise _unknown(name)
+    return REGISTRY[name]
+
+
+def build_tokenizer(name: str, **options) -> Tokenizer:
+    """Import the adapter module and build the tokenizer. Raises :class:`UnknownTokenizer` listing the valid names,
+    or ``NotImplementedError`` with the reason for a paper-only entry."""
+    if ":" in name and not options:
+        name, options = parse_tokenizer_spec(name)
+    spec = get_spec(name)
+    if spec.paper_only:
+        from .base import NotSupported
+        raise NotSupported(f"{name}: {spec.paper_only}")
+    module_name, _, factory = spec.target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as err:
+        raise ImportError(f"tokenizer {name!r} needs module {module_name} which failed to import: {err}") from err
+    tok = getattr(module, factory)(name=name, **{**spec.options, **options})
+    if not isinstance(tok, Tokenizer):
+        raise TypeError(f"{spec.target} returned {type(tok).__name__}, not a Tokenizer")
+    return tok

@@ -38,6 +38,9 @@ ABLATIONS: dict[str, dict] = {
     "wo-drift": {"losses": {"disabled": ["drift"]}},
     "wo-ar": {"losses": {"disabled": ["ar"]}},
     "wo-codebook": {"losses": {"disabled": ["codebook"]}},
+    # Figure 10: codebook size sweep (K bits -> 2^K codes; the tiny default is K = 16)
+    "k8": {"lapq": {"lfq": {"num_bits": 8}}},
+    "k12": {"lapq": {"lfq": {"num_bits": 12}}},
 }
 
 
@@ -118,11 +121,19 @@ class PyraTokTokenizer(Tokenizer):
             self.text_aligned = False
         t, s = model.backbone.latent_stride
         self.input_constraints = InputConstraints(t_multiple=t, t_offset=1, hw_multiple=s, min_frames=1)
-        self.native_resolution = (9, 64, 64) if cfg.backbone.name == "tiny" else (17, 256, 256)
+        # what it was trained on: the tiny recipe's 9x64x64 clips; the paper's 17+ frames at 256+ otherwise
+        tiny = not cfg.backbone.pretrained_path and cfg.backbone.vae_config.get("base_dim", 96) < 32
+        self.native_resolution = (9, 64, 64) if tiny else (17, 256, 256)
 
     @property
     def checkpoint(self) -> Checkpoint:
         return self._checkpoint
+
+    def params(self) -> int:
+        """Parameters that encode + decode run: the VAE (with LoRA) and LaPQ. The frozen text encoder and the AR
+        alignment LM (training only) are not counted, as the paper's Table 1 counts the tokenizer."""
+        m = self.module
+        return sum(p.numel() for part in (m.backbone, m.lapq) for p in part.parameters())
 
     def config(self) -> dict:
         return {**self._config, "features_from": self.features_from}
@@ -163,13 +174,29 @@ def _checkpoint_for(directory: Path, origin: str) -> Checkpoint:
 
 
 def build(name: str = "pyratok", checkpoint: str | None = None, ablation: str | None = None,
-          features_from: str = "z", log=print, **overrides) -> PyraTokTokenizer:
+          features_from: str = "z", init: str = "trained", seed: int = 0, log=print,
+          **overrides) -> PyraTokTokenizer:
     """``checkpoint``: a ``save_pretrained`` directory (origin local-weights). Without it: the tiny model trained
-    here (``ablation`` picks a Table 6/10 variant)."""
-    from pyratok.model import PyraTok
+    here (``ablation`` picks a Table 6/10 variant). ``init="random"``: the untrained tiny model (seeded; origin
+    random-init — for tests and smoke runs, its numbers mean nothing and the records say so)."""
+    from pyratok.model import PyraTok, PyraTokConfig
 
     if overrides:
-        raise TypeError(f"{name}: unknown option(s) {sorted(overrides)}; valid: checkpoint, ablation, features_from")
+        raise TypeError(f"{name}: unknown option(s) {sorted(overrides)}; valid: checkpoint, ablation, "
+                        "features_from, init, seed")
+    if init not in ("trained", "random"):
+        raise ValueError(f"{name}: init must be 'trained' or 'random', got {init!r}")
+    if init == "random" and not checkpoint:
+        from pyratok.config_utils import from_dict
+        from pyratok.train.config import _merge
+
+        cfg = from_dict(PyraTokConfig, _merge(PyraTokConfig.tiny().to_dict(), ABLATIONS.get(ablation, {}) if ablation
+                                              else {}, "ablation"))
+        torch.manual_seed(seed)
+        model = PyraTok(cfg)
+        digest = recipe_hash({"random-init": cfg.to_dict(), "seed": seed})
+        return PyraTokTokenizer(model, Checkpoint("random-init", None, digest, f"seed {seed}"), name, features_from,
+                                config={"ablation": ablation, "init": "random", "seed": seed})
     if checkpoint:
         d = Path(checkpoint)
         model = PyraTok.from_pretrained(d)

@@ -60,6 +60,11 @@ for _abl, _desc in (("wo-drift", "w/o L_drift"), ("wo-ar", "w/o L_AR"), ("wo-cod
     register(f"pyratok-tiny-{_abl}", "adapters.pyratok_tokenizer:build", "pyratok",
              f"Table 10 ablation: tiny PyraTok {_desc}, trained here", ablation=_abl)
 
+# Figure 10: codebook size sweep (the tiny default has K = 16 bits, 65,536 codes)
+for _k in (8, 12):
+    register(f"pyratok-tiny-k{_k}", "adapters.pyratok_tokenizer:build", "pyratok",
+             f"Figure 10: tiny PyraTok with a {_k}-bit LFQ codebook ({2 ** _k} codes), trained here", ablation=f"k{_k}")
+
 # continuous video VAEs through diffusers (real weights from a local directory, else a tiny config trained here)
 for _name, _cls, _desc in (("wan2.1-vae", "wan2.1", "Wan 2.1 VAE (AutoencoderKLWan)"),
                            ("wan2.2-vae", "wan2.2", "Wan 2.2 VAE (AutoencoderKLWan)"),

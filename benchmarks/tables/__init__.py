@@ -1,0 +1,1 @@
+"""Paper tables from result records: declarative specs (spec.py) and the renderer (render.py)."""

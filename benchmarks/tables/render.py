@@ -1,0 +1,279 @@
+"""Render the paper's tables and figures from result records (never by hand).
+
+``render_all(out)`` reads ``<out>/records/*.jsonl``, collects the :class:`~benchmarks.tables.spec.TableSpec` s that
+the task modules declare (module-level ``TABLES``; specs sharing a key are merged, e.g. Table 5 = Kinetics columns +
+MVBench column) and writes, per table, ``<out>/tables/<key>.md``, ``.csv`` and ``.tex``; task modules' ``FIGURES``
+(callables ``fn(records, figures_dir) -> [paths]``) write ``<out>/figures/*.png``.
+
+Each table has two kinds of rows, never mixed: **paper** rows (numbers reported in the paper, from ``leaderboards/``)
+and **measured** rows (records of this harness; the row says on which data: synthetic, real sample or real
+dataset). A measured cell with no value shows ``n/a`` and its reason in the notes; a cell that was not run shows
+``—``. Below each table: the provenance of its measured cells (data sources, sample counts, devices, code
+versions, checkpoint origins).
+"""
+from __future__ import annotations
+
+import csv
+import importlib
+import io
+
+from collections import OrderedDict
+from pathlib import Path
+
+from benchmarks.tables.spec import Column, TableSpec
+
+__all__ = ["collect_specs", "collect_figures", "load_records", "build_table", "render_all", "task_modules"]
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def task_modules() -> list[str]:
+    from benchmarks.registry import BENCHMARKS
+
+    return list(dict.fromkeys(t.partition(":")[0] for t, _ in BENCHMARKS.values()))
+
+
+
+
+def _modules():
+    mods = []
+    for name in task_modules():
+        try:
+            mods.append(importlib.import_module(name))
+        except ImportError as err:  # a task module whose optional dependency is missing: skip its tables, say so
+            print(f"[tables] skipping {name}: {err}")
+    return mods
+
+
+def collect_specs() -> "OrderedDict[str, TableSpec]":
+    specs: OrderedDict[str, TableSpec] = OrderedDict()
+    for m in _modules():
+        for spec in getattr(m, "TABLES", []):
+            if spec.key in specs:
+                old = specs[spec.key]
+                cols = old.columns + tuple(c for c in spec.columns if c not in old.columns)
+                measured = old.measured + tuple(r for r in spec.measured
+                                                if r.tokenizer not in {x.tokenizer for x in old.measured})
+                paper = old.paper + tuple(r for r in spec.paper if r not in old.paper)
+                specs[spec.key] = TableSpec(old.key, old.title, old.leaderboard or spec.leaderboard, cols, measured,
+                                            paper, old.notes + tuple(n for n in spec.notes if n not in old.notes),
+                                            {**spec.extra, **old.extra})
+            else:
+                specs[spec.key] = spec
+    return OrderedDict(sorted(specs.items(), key=lambda kv: _table_order(kv[0])))
+
+
+def _table_order(key: str):
+    import re
+
+    m = re.match(r"(table|figure)(\d+)", key)
+    return (0 if m and m.group(1) == "table" else 1, int(m.group(2)) if m else 99, key)
+
+
+def collect_figures() -> list:
+    figs = []
+    for m in _modules():
+        figs += list(getattr(m, "FIGURES", []))
+    return figs
+
+
+def load_records(out: Path) -> list[dict]:
+    from benchmarks.records import read_records
+
+    recs = []
+    for f in sorted((Path(out) / "records").glob("*.jsonl")):
+        recs += read_records(f)
+    return recs
+
+
+# ------------------------------------------------------------------------------------------------ cells
+def _paper_value(lb, row, col: Column):
+    """The leaderboard cell of a paper row for a column: printed text (as the paper shows it) or None."""
+    if lb is None or col.paper_metric is None:
+        return None
+    d = lb[lb["method"] == row.method]
+    if row.setting is not None:
+        d = d[d["setting"].fillna("").str.contains(row.setting, regex=False)]
+    d = d[d["metric"] == col.paper_metric]
+    if col.paper_benchmark is None:
+        d = d[d["benchmark"].isna() | (d["benchmark"] == "")]
+    else:
+        d = d[d["benchmark"] == col.paper_benchmark]
+    if d.empty:
+        return None
+    r = d.iloc[0]
+    printed = r.get("printed")
+    if isinstance(printed, str) and printed.strip():
+        return printed.strip()
+    v = r.get("value")
+    return None if v is None or v != v else str(v)
+
+
+def _measured(records: list[dict], tokenizer: str, col: Column):
+    for r in records:
+        if r["tokenizer"] == tokenizer and r["benchmark"] == col.benchmark and r["metric"] == col.metric:
+            return r
+    return None
+
+
+def _fmt(rec: dict, col: Column) -> str:
+    v = rec["value"]
+    if v is None:
+        return "n/a"
+    try:
+        return col.fmt.format(v * col.scale)
+    except (ValueError, TypeError):
+        return str(v)
+
+
+# ------------------------------------------------------------------------------------------------ tables
+def build_table(spec: TableSpec, records: list[dict]) -> dict:
+    """{"header", "rows": [{"label", "kind", "source", "cells"}], "notes", "provenance"} for one spec."""
+    from benchmarks.leaderboards import load_leaderboard
+
+    lb = load_leaderboard(spec.leaderboard) if spec.leaderboard else None
+    header = ["Method", "Numbers"] + [c.label for c in spec.columns]
+    rows, notes, used = [], list(spec.notes), []
+    for pr in spec.paper:
+        cells = [_paper_value(lb, pr, c) for c in spec.columns]
+        if all(c is None for c in cells):
+            continue
+        label = pr.label or pr.method + (f" ({pr.setting})" if pr.setting else "")
+        rows.append({"label": label, "kind": "paper", "source": "paper-reported",
+                     "cells": [c if c is not None else "" for c in cells]})
+    for mr in spec.measured:
+        cells, origins = [], set()
+        for c in spec.columns:
+            if c.benchmark is None:
+                cells.append("")
+                continue
+            rec = _measured(records, mr.tokenizer, c)
+            if rec is None:
+                cells.append("—")
+                continue
+            used.append(rec)
+            origins.add(rec["data_origin"])
+            cell = _fmt(rec, c)
+            if rec["value"] is None and rec.get("note"):
+                notes.append(f"{mr.label}, {c.label}: {rec['note']}")
+            if rec.get("text_space") == "probe":
+                cell += " (probe)"
+            if rec.get("checkpoint_origin") == "random-init":
+                cell += " †"
+            cells.append(cell)
+        if all(x in ("—", "") for x in cells):
+            continue
+        src = "measured here (" + ", ".join(sorted(origins)) + ")" if origins else "measured here"
+        rows.append({"label": mr.label + (f" [{mr.setting}]" if mr.setting else ""), "kind": "measured",
+                     "source": src, "cells": cells})
+    if any(r.get("checkpoint_origin") == "random-init" for r in used):
+        notes.append("† untrained (random-init) tokenizer: a smoke-test number with no meaning.")
+    return {"title": spec.title, "header": header, "rows": rows, "notes": _dedup(notes),
+            "provenance": _provenance(used)}
+
+
+def _dedup(items):
+    return list(dict.fromkeys(items))
+
+
+def _provenance(recs: list[dict]) -> list[str]:
+    if not recs:
+        return ["No measured cells yet (run `python -m benchmarks.run`)."]
+    by_bench: OrderedDict[str, dict] = OrderedDict()
+    for r in recs:
+        b = by_bench.setdefault(r["benchmark"], {"sources": set(), "n": set(), "failed": 0, "proto": set()})
+        b["sources"].add(r["data_source"])
+        b["n"].add(r["n_samples"])
+        b["failed"] = max(b["failed"], r.get("n_failed") or 0)
+        b["proto"].add(str(r["protocol_version"]))
+    lines = []
+    for name, b in by_bench.items():
+        n = sorted(b["n"])
+        lines.append(f"{name} (protocol v{', '.join(sorted(b['proto']))}): {'; '.join(sorted(b['sources']))}; "
+                     f"samples per cell {n[0]}{'-' + str(n[-1]) if n[-1] != n[0] else ''}"
+                     + (f"; up to {b['failed']} failed samples per cell (failures.jsonl)" if b["failed"] else ""))
+    devices = sorted({r["device"] for r in recs})
+    code = sorted({str(r["code_version"]) for r in recs})
+    ck = sorted({r["checkpoint_origin"] for r in recs})
+    lines.append(f"device: {'; '.join(devices)} | code version: {', '.join(code)} | checkpoints: {', '.join(ck)}")
+    return lines
+
+
+def _md(t: dict) -> str:
+    head = t["header"]
+    lines = [f"# {t['title']}", "",
+             "Paper rows: numbers reported in the paper (leaderboards/). Measured rows: this harness, on the data "
+             "named in the row. The two are never mixed in one row.", "",
+             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in t["rows"]:
+        label = f"**{r['label']}**" if r["kind"] == "measured" else r["label"]
+        lines.append("| " + " | ".join([label, r["source"]] + [str(c) for c in r["cells"]]) + " |")
+    if t["notes"]:
+        lines += ["", "Notes:"] + [f"- {n}" for n in t["notes"]]
+    lines += ["", "Provenance of the measured cells:"] + [f"- {p}" for p in t["provenance"]]
+    return "\n".join(lines) + "\n"
+
+
+def _csv(t: dict) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["row", "numbers", "column", "value"])
+    for r in t["rows"]:
+        for h, c in zip(t["header"][2:], r["cells"]):
+            if c not in ("", None):
+                w.writerow([r["label"], r["source"], h, c])
+    return buf.getvalue()
+
+
+def _tex_escape(s: str) -> str:
+    for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"), ("#", r"\#"),
+                 ("—", "--"), ("†", r"$^\dagger$"), ("✗", "no"), ("✓", "yes")):
+        s = s.replace(a, b)
+    return s
+
+
+def _tex(t: dict) -> str:
+    n = len(t["header"])
+    lines = [f"% {t['title']} -- generated by benchmarks.tables.render from results/records; do not edit",
+             r"\begin{tabular}{ll" + "c" * (n - 2) + "}", r"\toprule",
+             " & ".join(_tex_escape(h) for h in t["header"]) + r" \\", r"\midrule"]
+    last = None
+    for r in t["rows"]:
+        if last == "paper" and r["kind"] == "measured":
+            lines.append(r"\midrule")
+        last = r["kind"]
+        lines.append(" & ".join(_tex_escape(str(x)) for x in [r["label"], r["source"]] + r["cells"]) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    return "\n".join(lines) + "\n"
+
+
+def render_all(out: str | Path) -> list[Path]:
+    """Write every table (md, csv, tex) and figure; returns the written paths."""
+    out = Path(out)
+    records = load_records(out)
+    tdir, fdir = out / "tables", out / "figures"
+    tdir.mkdir(parents=True, exist_ok=True)
+    fdir.mkdir(parents=True, exist_ok=True)
+    written = []
+    index = ["# Tables and figures", "",
+             "Generated by `python -m benchmarks.run` from `results/records/`; paper numbers from `leaderboards/`.",
+             ""]
+    for key, spec in collect_specs().items():
+        t = build_table(spec, records)
+        for ext, text in (("md", _md(t)), ("csv", _csv(t)), ("tex", _tex(t))):
+            p = tdir / f"{key}.{ext}"
+            p.write_text(text)
+            written.append(p)
+        n_meas = sum(1 for r in t["rows"] if r["kind"] == "measured")
+        index.append(f"- [{spec.title}]({key}.md): {n_meas} measured rows")
+    for fig in collect_figures():
+        try:
+            written += [Path(p) for p in (fig(records, fdir) or [])]
+        except Exception as err:  # noqa: BLE001 — one broken figure must not lose the tables
+            print(f"[tables] figure {getattr(fig, '__name__', fig)} failed: {type(err).__name__}: {err}")
+    (tdir / "README.md").write_text("\n".join(index) + "\n")
+    written.append(tdir / "README.md")
+    return written
+
+
+

@@ -207,25 +207,31 @@ def task_shard(tok: TaskSpec, bench: TaskSpec, data: dict, shard: dict, fitted: 
 
 # ------------------------------------------------------------------------------------------------ engines
 class _InlineEngine:
-    """Runs tasks at submit time in this process; ``wait`` hands them back one by one (same control flow as Ray)."""
+    """Runs each task in this process when ``wait`` hands it out (one at a time, in submission order), so results
+    are cached as they finish — the same control flow as Ray, serially."""
 
     def __init__(self):
+        self._todo: dict[int, tuple] = {}
         self._done: dict[int, tuple[bool, Any]] = {}
         self._n = 0
 
-    def submit(self, fn, *args) -> int:
+    def submit(self, fn, *args) -> "_Ref":
         self._n += 1
-        try:
-            self._done[self._n] = (True, fn(*args))
-        except BaseException as err:  # noqa: BLE001 — recorded, retried by the runner
-            self._done[self._n] = (False, err)
+        self._todo[self._n] = (fn, args)
         return _Ref(self._n)
 
     def wait(self, refs: list) -> tuple[list, list]:
-        return refs[:1], refs[1:]
+        ref = min(refs, key=lambda r: r.n)
+        if ref.n in self._todo:
+            fn, args = self._todo.pop(ref.n)
+            try:
+                self._done[ref.n] = (True, fn(*args))
+            except Exception as err:  # noqa: BLE001 — recorded, retried by the runner
+                self._done[ref.n] = (False, err)
+        return [ref], [r for r in refs if r is not ref]
 
     def get(self, ref):
-        ok, value = self._done[ref.n]
+        ok, value = self._done.pop(ref.n)
         if not ok:
             raise value
         return value

@@ -152,15 +152,12 @@ def mean_average_precision(ground_truth: Iterable[Sequence], predictions: Iterab
     if not thresholds:
         raise ValueError("need at least one tIoU threshold")
     gt_by_class: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
-    n_gt = 0
     for row in ground_truth:
         vid, label, s, e = row[0], row[1], float(row[2]), float(row[3])
         if e < s:
             raise ValueError(f"ground truth {row!r}: end before start")
         gt_by_class[label][vid].append((s, e))
-        n_gt += 1
     pred_by_class: dict[str, list] = defaultdict(list)
-    n_pred = 0
     for row in predictions:
         vid, label, s, e, score = row[0], row[1], float(row[2]), float(row[3]), float(row[4])
         if e < s:
@@ -168,7 +165,6 @@ def mean_average_precision(ground_truth: Iterable[Sequence], predictions: Iterab
         if not np.isfinite(score):
             raise ValueError(f"prediction {row!r}: score is not finite")
         pred_by_class[label].append((vid, s, e, score))
-        n_pred += 1
     wanted = sorted(gt_by_class) if classes is None else list(dict.fromkeys(classes))
     scored = [c for c in wanted if c in gt_by_class]
     missing = [c for c in wanted if c not in gt_by_class]

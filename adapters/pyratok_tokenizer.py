@@ -38,6 +38,10 @@ ABLATIONS: dict[str, dict] = {
     "wo-drift": {"losses": {"disabled": ["drift"]}},
     "wo-ar": {"losses": {"disabled": ["ar"]}},
     "wo-codebook": {"losses": {"disabled": ["codebook"]}},
+    "wo-drift-ar": {"losses": {"disabled": ["drift", "ar"]}},          # paper: "w/o L_dino & L_AR" / "L_drift & L_AR"
+    "wo-text-alignment": {"losses": {"disabled": ["text_alignment"]}},  # "w/o L_text-cond. alignment"
+    "wo-commitment": {"losses": {"disabled": ["commitment"]}},          # "w/o L_vision-commitment"
+    "wo-text-codebook": {"losses": {"disabled": ["text_codebook"]}},    # "w/o L_text-codebook alignment"
     # Figure 10: codebook size sweep (K bits -> 2^K codes; the tiny default is K = 16)
     "k8": {"lapq": {"lfq": {"num_bits": 8}}},
     "k12": {"lapq": {"lfq": {"num_bits": 12}}},
@@ -116,8 +120,8 @@ class PyraTokTokenizer(Tokenizer):
         self.bits_per_token = float(model.num_bits)
         if text_aligned is not None:
             self.text_aligned = text_aligned
-        elif not cfg.lapq.text_guidance or not cfg.losses.on("codebook"):
-            # without the text-alignment terms text_to_bits is untrained: not a native text-aligned space
+        elif not cfg.losses.on("codebook") or not (cfg.losses.on("text_alignment") or cfg.losses.on("text_codebook")):
+            # without the text-alignment terms of Eq. 2 text_to_bits is never trained: no native text space
             self.text_aligned = False
         t, s = model.backbone.latent_stride
         self.input_constraints = InputConstraints(t_multiple=t, t_offset=1, hw_multiple=s, min_frames=1)

@@ -56,7 +56,10 @@ for _abl, _desc in (("wo-lapq", "w/o LaPQ (single-scale quantization)"),
     register(f"pyratok-tiny-{_abl}", "adapters.pyratok_tokenizer:build", "pyratok",
              f"Table 6 ablation: tiny PyraTok {_desc}, trained here", ablation=_abl)
 # Table 10 loss ablations (understanding): tiny PyraTok trained here without one loss term
-for _abl, _desc in (("wo-drift", "w/o L_drift"), ("wo-ar", "w/o L_AR"), ("wo-codebook", "w/o L_codebook")):
+for _abl, _desc in (("wo-drift", "w/o L_drift"), ("wo-ar", "w/o L_AR"), ("wo-codebook", "w/o L_codebook"),
+                    ("wo-drift-ar", "w/o L_drift & L_AR"), ("wo-text-alignment", "w/o L_text-cond. alignment"),
+                    ("wo-commitment", "w/o L_vision-commitment"),
+                    ("wo-text-codebook", "w/o L_text-codebook alignment")):
     register(f"pyratok-tiny-{_abl}", "adapters.pyratok_tokenizer:build", "pyratok",
              f"Table 10 ablation: tiny PyraTok {_desc}, trained here", ablation=_abl)
 
@@ -91,6 +94,14 @@ register("vvc", "adapters.codecs:build", "codec", "H.266/VVC",
 # the embedded default of `python -m benchmarks.run`: everything that runs here
 DEFAULT_TOKENIZERS = ("pyratok-tiny", "wan2.2-vae", "wan2.1-vae", "cogvideox-vae", "mochi-vae", "svd-vae",
                       "quant-vq", "quant-gvq", "quant-lfq", "quant-rvq", "quant-fsq", "h264", "hevc", "av1", "vp9")
+
+
+# loss ablations (Tables 6 and 10): trained here with the same data and budget as pyratok-tiny
+LOSS_ABLATIONS = ("pyratok-tiny-wo-drift", "pyratok-tiny-wo-ar", "pyratok-tiny-wo-drift-ar",
+                  "pyratok-tiny-wo-text-alignment", "pyratok-tiny-wo-commitment", "pyratok-tiny-wo-text-codebook")
+# extra tokenizers a benchmark runs by default beside DEFAULT_TOKENIZERS (the ablation tables it feeds)
+BENCHMARK_EXTRA_TOKENIZERS = {"thumos14-tal": LOSS_ABLATIONS, "activitynet-tal": LOSS_ABLATIONS,
+                              "mvbench-qa": LOSS_ABLATIONS}
 
 
 def tokenizer_groups() -> dict[str, list[str]]:

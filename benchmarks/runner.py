@@ -301,7 +301,7 @@ def _tokenizer_spec(name: str, options: dict) -> TaskSpec:
 
 def run(cfg: RunConfig) -> RunSummary:
     """Run the task graph; returns the summary with all result records (cached shards included)."""
-    from adapters.registry import DEFAULT_TOKENIZERS
+    from adapters.registry import BENCHMARK_EXTRA_TOKENIZERS, DEFAULT_TOKENIZERS
     from benchmarks.base import Metric, ShardResult
     from benchmarks.records import ResultRecord, code_version, device_description
     from benchmarks.registry import BENCHMARKS, build_benchmark
@@ -333,7 +333,8 @@ def run(cfg: RunConfig) -> RunSummary:
     # which tokenizers run which benchmark
     wanted: dict[str, list[str]] = {}
     for bname, b in benches.items():
-        names = list(cfg.tokenizers) if cfg.tokenizers else (b.default_tokenizers() or list(DEFAULT_TOKENIZERS))
+        names = list(cfg.tokenizers) if cfg.tokenizers else (
+            b.default_tokenizers() or list(DEFAULT_TOKENIZERS) + list(BENCHMARK_EXTRA_TOKENIZERS.get(bname, ())))
         wanted[bname] = names
     all_tok = list(dict.fromkeys(n for names in wanted.values() for n in names))
 
@@ -432,6 +433,7 @@ def run(cfg: RunConfig) -> RunSummary:
                                               "error": f"{type(err).__name__}: {err}"})
                 metrics = [Metric("task_failed", None, 0, note=f"reduce failed: {type(err).__name__}: {err}")]
         n_failed = sum(len(r.failures) for r in results)
+        _write_images(Path(cfg.out) / "figures" / "samples" / bname / _safe(name), results)
         for m in metrics:
             summary.records.append(ResultRecord(
                 benchmark=bname, tokenizer=name, metric=m.name, value=m.value, n_samples=m.n_samples,
@@ -509,6 +511,21 @@ def run(cfg: RunConfig) -> RunSummary:
     engine.shutdown()
     summary.seconds = round(time.time() - t_start, 2)
     return summary
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+
+
+def _write_images(folder: Path, results) -> None:
+    """Example images a benchmark attached to its shard results (``extras["images"]``: [{"name", "png" base64}])
+    -> ``<out>/figures/samples/<benchmark>/<tokenizer>/<name>.png`` (the figure functions assemble them)."""
+    import base64
+
+    for r in results:
+        for img in r.extras.get("images", []):
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"{_safe(str(img['name']))}.png").write_bytes(base64.b64decode(img["png"]))
 
 
 def _base_fit():

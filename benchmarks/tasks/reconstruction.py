@@ -90,7 +90,7 @@ class _Reconstruction(Benchmark):
             sc = reconstruction_scores(recon.float(), clip, lpips_net)
             res.samples.append({"id": item, **sc, "geometry": geometry})
             if shard.index == 0 and j < self.protocol["thumbnails"]:
-                res.extras.setdefault("thumbnails", []).append({"id": item, "png": _thumbnail(recon.float(), clip)})
+                res.extras.setdefault("images", []).append({"name": f"{j}_{item}", "png": _thumbnail(recon.float(), clip)})
         return res
 
     def reduce(self, results: list[ShardResult], data: DataSource, fitted) -> list[Metric]:
@@ -199,7 +199,8 @@ def _recon_defaults() -> list[str]:
 
 
 TABLE6_TOKENIZERS = ["pyratok-tiny-wo-lapq", "pyratok-tiny-wo-text", "pyratok-tiny-wo-pyramid", "pyratok-tiny-2-blocks",
-                     "pyratok-tiny-wo-drift", "pyratok-tiny-wo-ar", "pyratok-tiny-wo-codebook"]
+                     "pyratok-tiny-wo-drift", "pyratok-tiny-wo-ar", "pyratok-tiny-wo-drift-ar",
+                     "pyratok-tiny-wo-commitment", "pyratok-tiny-wo-text-alignment", "pyratok-tiny-wo-text-codebook"]
 
 
 def _table1():
@@ -229,3 +230,45 @@ def _table1():
 
 
 TABLES = [_table1()]
+
+
+def figure5_grid(records: list[dict], figures_dir: Path) -> list[Path]:
+    """A Figure 5-like grid: for each tokenizer that ran webvid-recon / coco-recon, the middle frame of the first
+    clips, input | reconstruction (images written by the runner under figures/samples/)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    out = []
+    for bench in ("webvid-recon", "coco-recon"):
+        root = Path(figures_dir) / "samples" / bench
+        if not root.is_dir():
+            continue
+        measured = {r["tokenizer"]: r for r in records if r["benchmark"] == bench and r["metric"] == "psnr"}
+        toks = [d for d in sorted(root.iterdir()) if d.is_dir() and d.name in measured]
+        if not toks:
+            continue
+        n = max(len(list(d.glob("*.png"))) for d in toks)
+        fig, axes = plt.subplots(len(toks), n, figsize=(3.2 * n, 1.8 * len(toks)), squeeze=False)
+        for i, d in enumerate(toks):
+            imgs = sorted(d.glob("*.png"))
+            for j in range(n):
+                ax = axes[i][j]
+                ax.axis("off")
+                if j < len(imgs):
+                    ax.imshow(Image.open(imgs[j]))
+            rec = measured[d.name]
+            axes[i][0].set_title(f"{d.name}: PSNR {rec['value']:.2f} dB ({rec['data_origin']})", fontsize=7,
+                                 loc="left")
+        fig.suptitle(f"{bench}: input | reconstruction (middle frame), measured here", fontsize=9)
+        fig.tight_layout()
+        p = Path(figures_dir) / f"figure5_{bench}.png"
+        fig.savefig(p, dpi=110)
+        plt.close(fig)
+        out.append(p)
+    return out
+
+
+FIGURES = [figure5_grid]

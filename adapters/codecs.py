@@ -54,11 +54,15 @@ from .base import Checkpoint, Encoding, InputConstraints, Tokenizer
 
 __all__ = ["CodecSpec", "CODECS", "Bitstream", "RateSearch", "CodecTokenizer", "build", "available_encoders",
            "require_encoder", "rgb_to_yuv420", "yuv420_to_rgb", "video_to_rgb", "rgb_to_video",
-           "encode_yuv", "decode_bitstream", "encode_at_bits", "MissingEncoder"]
+           "encode_yuv", "decode_bitstream", "encode_at_bits", "MissingEncoder", "CodecError"]
 
 
 class MissingEncoder(RuntimeError):
     """The FFmpeg build inside this PyAV wheel lacks the requested encoder."""
+
+
+class CodecError(RuntimeError):
+    """Encoding or decoding one clip failed (the message names the codec, the clip geometry and the setting)."""
 
 
 @dataclass(frozen=True)
@@ -80,15 +84,20 @@ class CodecSpec:
     options: dict = field(default_factory=dict)
     strip_filter: str | None = None
     bit_rate_zero: bool = False   # libvpx: b=0 selects its constant-quality mode
+    min_side: int = 2             # smallest frame height/width the adapter accepts for this encoder
 
 
-# Fixed settings: each encoder's default preset family at a middle speed, single-threaded.
+# Fixed settings: each encoder's default preset family at a middle speed, single-threaded. x265 (4.2 in this
+# wheel) misbehaves on tiny frames: with its default 64x64 CTU a 64x64 frame gives run-to-run different streams, and
+# 40x40 / 48x48 frames corrupted its heap (process abort) in our tests; with 32x32 CTUs every size >= 64 we tried
+# was deterministic (64x64, 64x96, 96x64, 128x128, ...), so x265 gets ctu=32 and frames of at least 64x64.
 CODECS: dict[str, CodecSpec] = {
     "libx264": CodecSpec("libx264", "h264", "h264", "H.264/AVC (x264)", "crf", (0.0, 51.0), True,
                          {"preset": "medium"}, strip_filter="filter_units=remove_types=6"),
     "libx265": CodecSpec("libx265", "hevc", "hevc", "H.265/HEVC (x265)", "crf", (0.0, 51.0), True,
                          {"preset": "medium",
-                          "x265-params": "log-level=error:info=0:pools=none:frame-threads=1"}),
+                          "x265-params": "log-level=error:info=0:pools=none:frame-threads=1:ctu=32"},
+                         min_side=64),
     "libsvtav1": CodecSpec("libsvtav1", "libdav1d", "ivf", "AV1 (SVT-AV1)", "crf", (1.0, 63.0), False,
                            {"preset": "8", "svtav1-params": "lp=1"}),
     "libvpx-vp9": CodecSpec("libvpx-vp9", "vp9", "ivf", "VP9 (libvpx)", "crf", (0.0, 63.0), False,
@@ -203,6 +212,9 @@ def encode_yuv(planes: tuple[np.ndarray, np.ndarray, np.ndarray], spec: CodecSpe
 
     Y, U, V = planes
     T, H, W = Y.shape
+    if min(H, W) < spec.min_side:
+        raise ValueError(f"{spec.label}: frames must be at least {spec.min_side}x{spec.min_side} here "
+                         f"(see adapters.codecs.CODECS), got {H}x{W}")
     if spec.encoder == "libsvtav1":
         _quiet_svt()
     value = f"{quality:.3f}" if spec.fractional else str(int(round(quality)))
@@ -238,7 +250,7 @@ def encode_yuv(planes: tuple[np.ndarray, np.ndarray, np.ndarray], spec: CodecSpe
                 emit(stream.encode(frame))
             emit(stream.encode(None))
         except av.error.FFmpegError as err:
-            raise RuntimeError(f"{spec.label}: encoding a {T}x{H}x{W} clip at {spec.quality_option}={value} "
+            raise CodecError(f"{spec.label}: encoding a {T}x{H}x{W} clip at {spec.quality_option}={value} "
                                f"failed: {err}") from err
         if bsf is not None:
             for q in bsf.filter(None):
@@ -271,13 +283,16 @@ def decode_bitstream(data: bytes, spec: CodecSpec, frames: int | None = None
             us.append(uv[0].copy())
             vs.append(uv[1].copy())
 
-    with av.open(io.BytesIO(data), "r", format=spec.container) as src:
-        for pkt in src.demux(src.streams.video[0]):
-            if pkt.size:
-                take(ctx.decode(pkt))
-    take(ctx.decode(None))
+    try:
+        with av.open(io.BytesIO(data), "r", format=spec.container) as src:
+            for pkt in src.demux(src.streams.video[0]):
+                if pkt.size:
+                    take(ctx.decode(pkt))
+        take(ctx.decode(None))
+    except av.error.FFmpegError as err:
+        raise CodecError(f"{spec.label}: decoding a {len(data)}-byte {spec.container} stream failed: {err}") from err
     if not ys or (frames is not None and len(ys) != frames):
-        raise RuntimeError(f"{spec.label}: decoded {len(ys)} frames, expected {frames}")
+        raise CodecError(f"{spec.label}: decoded {len(ys)} frames, expected {frames}")
     return np.stack(ys), np.stack(us), np.stack(vs)
 
 
@@ -428,7 +443,7 @@ class CodecTokenizer(Tokenizer):
         return torch.stack(clips)
 
 
-def build(name: str = "h264", codec: str = "libx264", bpp: float | None = None, tolerance: float = 0.05,
+def build(name: str, codec: str, bpp: float | None = None, tolerance: float = 0.05,
           max_trials: int = 16, fps: int = 30, **unknown) -> CodecTokenizer:
     """Registry factory: ``h264`` (libx264), ``hevc`` (libx265), ``av1`` (libsvtav1), ``vp9`` (libvpx-vp9).
 

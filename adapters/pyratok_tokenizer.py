@@ -142,6 +142,11 @@ class PyraTokTokenizer(Tokenizer):
     def config(self) -> dict:
         return {**self._config, "features_from": self.features_from}
 
+    def identity(self) -> dict:
+        q = self.module.config.lapq
+        return {**super().identity(), "code_dim": q.code_width, "codes_per_position": 1,
+                "lapq_levels": self.num_levels, "lapq_mode": q.mode}
+
     @property
     def model(self):
         return self.module

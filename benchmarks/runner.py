@@ -140,6 +140,7 @@ class RunSummary:
     task_failures: list[dict] = field(default_factory=list)     # tasks that failed after all retries
     tokenizer_failures: list[dict] = field(default_factory=list)
     not_applicable: list[dict] = field(default_factory=list)
+    identities: dict = field(default_factory=dict)               # tokenizer -> identity (tables' identity columns)
     shards_total: int = 0
     shards_cached: int = 0
     shards_run: int = 0
@@ -461,6 +462,7 @@ def run(cfg: RunConfig) -> RunSummary:
                 log(f"[runner] tokenizer {name} unavailable: {type(err).__name__}: {err}")
                 continue
             identities[name], tok_keys[name] = value["identity"], value["cache_key"]
+            summary.identities[name] = value["identity"]
             plan(name)
         elif kind == "fit":
             name, bname, fit_file = payload

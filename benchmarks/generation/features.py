@@ -5,10 +5,10 @@ per-frame features for temporal consistency (TC).
 (never fetching: ``python -m benchmarks.metrics.i3d --fetch`` does that) and returns ``(network, None)`` or
 ``(None, reason)`` — a benchmark then reports FVD as unavailable with that reason instead of a number.
 
-**Real-clip cache.** The real clips' FVD features do not depend on the tokenizer, so they are cached per video
-file under ``$PYRATOK_CACHE/fvd_real`` (default ``~/.cache/pyratok/fvd_real``), keyed by the file's path, size
-and modification time, the clip protocol (frames, size, sampling) and the FVD protocol and network digest: the
-second tokenizer evaluated on a dataset reads them instead of running the I3D again.
+**Real-clip cache.** The real clips' FVD features and TC do not depend on the tokenizer, so they are cached per
+video file under ``$PYRATOK_CACHE/fvd_real`` (default ``~/.cache/pyratok/fvd_real``), keyed by the file's path,
+size and modification time, the clip protocol (frames, size, sampling), the metric protocol and the network
+digest: the second tokenizer evaluated on a dataset reads them instead of running the I3D again.
 
 **TC (temporal consistency).** Table 2 reports "TC (↑)" without defining it (its values, 185-246, are not on
 any cosine scale the paper states). We measure the usual frame-consistency score of text-to-video work (the mean
@@ -56,8 +56,8 @@ def fvd_network(device: str | torch.device = "cpu"):
         try:
             _NETWORK[key] = (load_i3d(device=device), None)
         except (I3DWeightsUnavailable, FileNotFoundError, ValueError, OSError) as exc:
-            _NETWORK[key] = (None, f"FVD unavailable: I3D weights not loadable ({exc}); run "
-                                   "`python -m benchmarks.metrics.i3d --fetch`")
+            hint = "" if "--fetch" in str(exc) else "; run `python -m benchmarks.metrics.i3d --fetch`"
+            _NETWORK[key] = (None, f"FVD unavailable: I3D weights not loadable: {exc}{hint}")
     return _NETWORK[key]
 
 
@@ -81,19 +81,32 @@ def _cache_root() -> Path:
 
 
 class RealFeatureCache:
-    """FVD features of real clips, one ``.npy`` per (video file, clip protocol, FVD protocol, network).
+    """Per-clip values of real clips (FVD features, TC), one ``.npy`` per (video file, what is computed).
 
-    ``clip_key``: a JSON-able description of how a clip is read from the file (frames, size, sampling) — part of
-    the key, so changing the protocol never returns stale features.
+    ``key``: a JSON-able description of everything the value depends on besides the file — how a clip is read
+    (frames, size, sampling), the metric protocol, the network digest — so a changed protocol never returns stale
+    values. ``compute(clips (n, 3, T, H, W)) -> (n, ...)`` array computes values for a batch of clips.
     """
 
-    def __init__(self, network, protocol: FVDProtocol, clip_key: dict, root: str | Path | None = None):
-        self.network, self.protocol = network, protocol
+    def __init__(self, key: dict, compute: Callable[[Tensor], np.ndarray], root: str | Path | None = None):
+        self.compute = compute
         self.root = Path(root) if root is not None else _cache_root()
-        prov = getattr(network, "provenance", {})
-        self._base = json.dumps({"clip": clip_key, "fvd": protocol.to_dict(),
-                                 "network": prov.get("weights_sha256") or prov.get("network", "?")},
-                                sort_keys=True)
+        self._base = json.dumps(key, sort_keys=True, default=str)
+
+    @classmethod
+    def for_fvd(cls, network, protocol: FVDProtocol, clip_key: dict, root=None) -> "RealFeatureCache":
+        """FVD features (``(400,)`` per clip) under ``protocol`` with ``network``."""
+        return cls({"what": "fvd", "clip": clip_key, "fvd": protocol.to_dict(), "network": _network_digest(network)},
+                   lambda clips: fvd_features(clips, network, protocol), root)
+
+    @classmethod
+    def for_tc(cls, network, clip_key: dict, max_frames: int = 0, root=None) -> "RealFeatureCache":
+        """TC (``(1,)`` per clip) over the first ``max_frames`` frames (0: all)."""
+        def tc(clips: Tensor) -> np.ndarray:
+            clips = clips[:, :, :max_frames] if max_frames else clips
+            return temporal_consistency(frame_features(clips, network)).numpy()[:, None]
+        return cls({"what": "tc", "clip": clip_key, "tc": TC_NETWORK, "max_frames": max_frames,
+                    "network": _network_digest(network)}, tc, root)
 
     def key(self, path: str | Path) -> str:
         p = Path(path)
@@ -101,19 +114,19 @@ class RealFeatureCache:
         blob = f"{self._base}|{p.resolve()}|{st.st_size}|{st.st_mtime_ns}"
         return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
-    def features(self, paths: list[str | Path], read: Callable[[Path], Tensor], batch_size: int = 4,
-                 on_error: Callable[[Path, Exception], None] | None = None) -> tuple[np.ndarray, list[int]]:
-        """Features of the clips ``read(path) -> (1, 3, T, H, W)`` in [-1, 1] for each path, from the cache where
-        present. Returns ``(features (n_ok, 400), indices of the paths that succeeded)``; a path whose ``read``
-        raises goes to ``on_error`` (or raises when None)."""
+    def values(self, paths: list[str | Path], read: Callable[[Path], Tensor], batch_size: int = 4,
+               on_error: Callable[[Path, Exception], None] | None = None) -> tuple[np.ndarray, list[int]]:
+        """Values of the clips ``read(path) -> (1, 3, T, H, W)`` in [-1, 1], from the cache where present.
+        Returns ``(values (n_ok, ...), indices of the paths that succeeded)``; a path whose ``read`` raises goes to
+        ``on_error`` (or raises when None)."""
         self.root.mkdir(parents=True, exist_ok=True)
-        feats: dict[int, np.ndarray] = {}
+        vals: dict[int, np.ndarray] = {}
         todo: list[tuple[int, Path, Tensor]] = []
         for i, path in enumerate(map(Path, paths)):
             f = self.root / f"{self.key(path)}.npy"
             if f.is_file():
                 try:
-                    feats[i] = np.load(f)
+                    vals[i] = np.load(f)
                     continue
                 except (OSError, ValueError):
                     pass  # a damaged cache entry is recomputed
@@ -125,16 +138,20 @@ class RealFeatureCache:
                 on_error(path, exc)
         for start in range(0, len(todo), batch_size):
             part = todo[start:start + batch_size]
-            out = fvd_features(torch.cat([clip for _, _, clip in part]), self.network, self.protocol, batch_size)
+            out = self.compute(torch.cat([clip for _, _, clip in part]))
             for (i, path, _), row in zip(part, out):
-                feats[i] = row
+                vals[i] = np.asarray(row)
                 target = self.root / f"{self.key(path)}.npy"
                 tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp.npy")
-                np.save(tmp, row)
+                np.save(tmp, vals[i])
                 os.replace(tmp, target)
-        ok = sorted(feats)
-        stacked = np.stack([feats[i] for i in ok]) if ok else np.zeros((0, self.protocol.feature_dim))
-        return stacked, ok
+        ok = sorted(vals)
+        return (np.stack([vals[i] for i in ok]) if ok else np.zeros((0,))), ok
+
+
+def _network_digest(network) -> str:
+    prov = getattr(network, "provenance", {})
+    return prov.get("weights_sha256") or prov.get("network", type(network).__name__)
 
 
 @torch.no_grad()

@@ -400,11 +400,15 @@ class Kinetics600Classification(_KineticsZeroShot):
 
 
 # ---------------------------------------------------------------------------------------------------- table 5
-_MEASURED = (("pyratok-tiny", "PyraTok (tiny, trained here)"), ("wan2.2-vae", "Wan 2.2 VAE"),
-             ("wan2.1-vae", "Wan 2.1 VAE"), ("cogvideox-vae", "CogVideoX VAE"), ("mochi-vae", "Mochi VAE"),
-             ("svd-vae", "SVD VAE"), ("quant-vq", "VQ (Table 9 baseline)"), ("quant-gvq", "GVQ (Table 9 baseline)"),
-             ("quant-lfq", "LFQ (Table 9 baseline)"), ("quant-rvq", "RVQ (Table 9 baseline)"),
-             ("quant-fsq", "FSQ (Table 9 baseline)"))
+def _measured_rows() -> tuple[MeasuredRow, ...]:
+    """PyraTok-tiny and every default tokenizer with features (codecs have none; non-aligned ones get probe
+    cells only)."""
+    from adapters.registry import DEFAULT_TOKENIZERS, REGISTRY
+
+    rows = [MeasuredRow("pyratok-tiny", "PyraTok (tiny, trained here)")]
+    return tuple(rows + [MeasuredRow(n, n) for n in DEFAULT_TOKENIZERS
+                         if n != "pyratok-tiny" and n in REGISTRY and REGISTRY[n].family != "codec"])
+
 
 TABLES = [
     TableSpec(
@@ -419,7 +423,7 @@ TABLES = [
             Column("Kinetics-700", "kinetics700-cls", "top1", "Kinetics-700", "accuracy", scale=100.0),
             Column("Kinetics-700 (probe)", "kinetics700-cls", "top1@probe", scale=100.0),
         ),
-        measured=tuple(MeasuredRow(t, label) for t, label in _MEASURED),
+        measured=_measured_rows(),
         paper=tuple(PaperRow(m) for m in ("InternVL", "InternVideo2", "VideoPrism-g", "SigLIP2-g-opt", "PEcoreG",
                                           "VideoVae+", "OmniTokenizer", "SweetTok", "LARP"))
         + (PaperRow("PyraTok", "PyraTok (paper)"),),
@@ -429,5 +433,6 @@ TABLES = [
                "Probe cells: a ridge text-alignment probe fitted on train clips of classes disjoint from the ones "
                "it embeds (2-fold class cross-fitting; Kinetics-600: the Kinetics-400 classes).",
                "The MVBench column of Table 5 is the video-QA benchmark's table."),
+        extra={"part_of": "table5"},
     ),
 ]

@@ -401,6 +401,7 @@ def plot_figure10(records: list[dict], out_png: str | Path) -> Path:
         for x, y, t in pts:
             ax.annotate(_tok_label(t, recs), (x, y), textcoords="offset points", xytext=(3, 4), fontsize=7)
         ax.set_xlabel("codebook size (log2 codes, K bits)")
+        ax.margins(x=0.2)
         ax.set_ylabel(names[m])
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="best")
@@ -432,6 +433,16 @@ def _paper_figure29() -> list[tuple[int, float, str]]:
     return out
 
 
+def _resolution_axis(ax, ticks: list[int]) -> None:
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
+
+    ax.set_xscale("log", base=2)
+    if ticks:
+        ax.set_xticks(ticks)
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
 def plot_figure29(records: list[dict], out_png: str | Path, paper: bool = True) -> Path:
     """Figure 29 from result records: pooled utilisation (%) against input resolution per tokenizer, with the
     ceiling min(tokens, vocab)/vocab dashed; beside it (``paper=True``) the values the paper's text states
@@ -460,7 +471,7 @@ def plot_figure29(records: list[dict], out_png: str | Path, paper: bool = True) 
         if caps:
             ax.plot([c[0] for c in caps], [100 * c[1] for c in caps], "--", color=line.get_color(),
                     label=f"{tok}: max possible (tokens / vocab)")
-    ax.set_xscale("log", base=2)
+    _resolution_axis(ax, sorted({p[0] for pts, _ in series.values() for p in pts}))
     ax.set_xlabel("input resolution (px, square centre crop)")
     ax.set_ylabel("codebook utilisation (%)")
     ax.set_title(_origin_label(recs), fontsize=9)
@@ -475,10 +486,10 @@ def plot_figure29(records: list[dict], out_png: str | Path, paper: bool = True) 
             pax.plot([p[0] for p in vals], [p[1] for p in vals], "s", label="paper: stated value")
         if lows:
             pax.plot([p[0] for p in lows], [p[1] for p in lows], "^", label="paper: stated lower bound")
-        pax.set_xscale("log", base=2)
+        _resolution_axis(pax, sorted({p[0] for p in pts}))
         pax.set_xlabel("input resolution (p)")
         pax.set_ylabel("codebook utilisation (%)")
-        pax.set_title("paper (App. C.4 text; full model, 2^16 codes)", fontsize=9)
+        pax.set_title("paper (App. C.4 text; full model)", fontsize=9)
         pax.grid(alpha=0.3)
         pax.legend(fontsize=7)
     fig.suptitle("Figure 29: codebook utilisation vs input resolution", fontsize=10)

@@ -44,7 +44,10 @@ Choices the paper leaves open (each a protocol field; the docstrings say why):
   ``extra`` carries the standard deviation and the per-split values.
 * Matching and AP: the official ActivityNet rules (:mod:`benchmarks.metrics.temporal_ap`); THUMOS14 tIoU 0.3:0.1:0.7,
   ActivityNet 0.5:0.05:0.95. THUMOS "Ambiguous" intervals are not used (as in the ActivityNet-style evaluation of
-  the JSON conversion). A video that cannot be decoded is a failure record and is left out of the evaluation set
+  the JSON conversion). At most ``max_segments`` segments are kept per video and query (best first), a guard on
+  the size of the shard records set above what the datasets need: THUMOS14 100 (its test videos hold a median of
+  8 and a 99th percentile of 72 instances of one class), ActivityNet 20 (1.5 instances per video on average).
+  A video that cannot be decoded is a failure record and is left out of the evaluation set
   (its instances are not counted); ``n_failed`` says how many.
 
 Metrics: ``avg_map`` and ``map@<thr>`` in [0, 1] (``extra.text_space = "native"``), and the same names with
@@ -69,7 +72,7 @@ from benchmarks.tasks.clips import batched, conform
 
 __all__ = ["SlidingWindowConfig", "frame_to_latent_index", "plan_windows", "window_scores", "extract_segments",
            "localize", "label_to_query", "frame_descriptors", "Thumos14Localization", "ActivityNetLocalization",
-           "localization_examples", "plot_localization_examples", "TABLES"]
+           "localization_examples", "plot_localization_examples", "figure16_localization", "TABLES", "FIGURES"]
 
 
 @dataclass(frozen=True)
@@ -178,7 +181,8 @@ def extract_segments(curve: np.ndarray, window: int, stride: int = 1, tau: float
     return selected
 
 
-def localize(frame_scores: np.ndarray, config: SlidingWindowConfig = SlidingWindowConfig()) -> list[tuple[int, int, float]]:
+def localize(frame_scores: np.ndarray,
+             config: SlidingWindowConfig = SlidingWindowConfig()) -> list[tuple[int, int, float]]:
     """Per-frame scores ``(N,)`` -> frame segments ``[(start, end_exclusive, score)]`` (window clamped to N)."""
     s = np.asarray(frame_scores, dtype=np.float64).ravel()
     k = min(config.window, s.size)
@@ -186,11 +190,13 @@ def localize(frame_scores: np.ndarray, config: SlidingWindowConfig = SlidingWind
 
 
 def label_to_query(label: str) -> str:
-    """Class name -> query text: CamelCase split into lower-case words ("BaseballPitch" -> "baseball pitch",
-    "CleanAndJerk" -> "clean and jerk"); names with spaces are kept as written."""
-    if " " in label or not re.search(r"[a-z][A-Z]", label):
+    """Class name -> query text: a name without spaces (THUMOS14's CamelCase) is split into lower-case words
+    ("BaseballPitch" -> "baseball pitch", "CleanAndJerk" -> "clean and jerk", "Diving" -> "diving"); names with
+    spaces (ActivityNet's "Long jump") are kept as written."""
+    if " " in label:
         return label
-    return " ".join(w.lower() for w in re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+", label))
+    words = re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+", label)
+    return " ".join(w.lower() for w in words) if "".join(words) == label else label
 
 
 # ---------------------------------------------------------------------------------------------------- features
@@ -252,7 +258,7 @@ class _ZeroShotLocalization(Benchmark):
     shard_size = 4
 
     @classmethod
-    def _protocol(cls, eval_subset: str, probe_subset: str, tiou) -> dict:
+    def _protocol(cls, eval_subset: str, probe_subset: str, tiou, max_segments: int) -> dict:
         return {"version": "1",
                 "level": 1,                      # App. B.3: q^(1)
                 **asdict(SlidingWindowConfig()),  # K = 25, stride 1 (App. B.3); tau: see module doc
@@ -261,7 +267,9 @@ class _ZeroShotLocalization(Benchmark):
                 "setting": "50_50", "num_splits": 10,
                 "eval_subset": eval_subset, "probe_subset": probe_subset,
                 "tiou_thresholds": list(tiou),
+                "max_segments": max_segments,    # per video and query, best first (bounds the shard records)
                 "max_videos": None, "probe_max_videos": None,
+                "example_images": 2,             # Fig. 16-style examples attached by shard 0 (0: none)
                 # tiny synthetic videos: 8 fps, 64x64 -> native rate and size, K scaled to the same 0.83 s
                 "synthetic": {"fps": None, "size": None, "window": 7}}
 
@@ -408,7 +416,7 @@ class _ZeroShotLocalization(Benchmark):
                                          f"{desc.shape[1]}-d")
                     scores = (desc @ emb.T).numpy()  # (N, C) cosine: both sides unit norm
                     preds = [[lab, s0 / rate, s1 / rate, sc] for c, lab in enumerate(labels)
-                             for s0, s1, sc in localize(scores[:, c], cfg)]
+                             for s0, s1, sc in localize(scores[:, c], cfg)[:p["max_segments"]]]
                     if space == "native":
                         sample["native"] = preds
                     else:
@@ -419,9 +427,40 @@ class _ZeroShotLocalization(Benchmark):
                 res.fail(vid, str(err), str(video.path))
                 continue
             res.samples.append(sample)
-        res.seconds = time.perf_counter() - t0
         res.extras = {"text_spaces": sorted({s.split("/")[0] for s in spaces})}
+        if shard.index == 0 and res.samples and p["example_images"]:
+            png = self._example_png(tokenizer, res.samples, int(p["example_images"]))
+            if png is not None:
+                res.extras["images"] = [{"name": "localization_examples", "png": png}]
+        res.seconds = time.perf_counter() - t0
         return res
+
+    def _example_png(self, tokenizer, samples: list[dict], n: int) -> str | None:
+        """Base64 PNG of :func:`plot_localization_examples` for the first videos of the shard (native space when
+        the tokenizer has one, else the first split's probe); the runner writes it under
+        ``figures/samples/<benchmark>/<tokenizer>/`` and :func:`figure16_localization` assembles them."""
+        import base64
+        import tempfile
+
+        from pyratok.data.video import read_frames
+
+        space = "native" if "native" in samples[0] else "probe"
+        split = None if space == "native" else next(iter(samples[0].get("probe", {})), None)
+        label = f"{tokenizer.name} ({space})"
+        examples = localization_examples({label: samples}, n=n, space=space, split=split)
+        if not examples:
+            return None
+        files = {s["id"]: s for s in samples}
+        for ex in examples:
+            s = files[ex["video"]]
+            try:
+                ex["frames"] = read_frames(s["file"], times=list(np.linspace(0, ex["duration"] * 0.99, 6)))
+            except Exception:  # noqa: BLE001 - thumbnails are decoration; the segments are the content
+                pass
+        with tempfile.TemporaryDirectory() as tmp:
+            path = plot_localization_examples(examples, Path(tmp) / "examples.png",
+                                              title=f"{self.paper_name}: {label}")
+            return base64.b64encode(path.read_bytes()).decode("ascii")
 
     def reduce(self, results: list[ShardResult], data: DataSource, fitted: dict | None) -> list[Metric]:
         samples = [s for r in results for s in r.samples]
@@ -468,10 +507,10 @@ class _ZeroShotLocalization(Benchmark):
                     note += f"; {n_failed} video(s) failed and are not in the evaluation set"
                 metrics.append(Metric(name + suffix, float(np.mean(vals)) if vals else None, len(samples), n_failed,
                                       "", True, note, extra))
-        if not spaces:
-            metrics.append(Metric("avg_map", None, len(samples), n_failed, "", True,
-                                  "no text space: the tokenizer is not text aligned and no probe was fitted",
-                                  {"text_space": None}))
+        if "probe" not in spaces:
+            metrics.append(Metric("avg_map@probe", None, len(samples), n_failed, "", True,
+                                  "probe unavailable: no probe was fitted (fit() not run, or no seen-class segment)",
+                                  {"text_space": "probe"}))
         return metrics
 
 
@@ -481,7 +520,7 @@ class Thumos14Localization(_ZeroShotLocalization):
     name = "thumos14-tal"
     dataset = "thumos14"
     paper_name = "THUMOS14"
-    protocol = _ZeroShotLocalization._protocol("test", "validation", TIOU_THUMOS14)
+    protocol = _ZeroShotLocalization._protocol("test", "validation", TIOU_THUMOS14, max_segments=100)
 
     def _dataset(self, data: DataSource, subset: str):
         from benchmarks.datasets.thumos14 import Thumos14Dataset
@@ -501,7 +540,7 @@ class ActivityNetLocalization(_ZeroShotLocalization):
     name = "activitynet-tal"
     dataset = "activitynet"
     paper_name = "ActivityNet v1.3"
-    protocol = _ZeroShotLocalization._protocol("validation", "training", TIOU_ACTIVITYNET)
+    protocol = _ZeroShotLocalization._protocol("validation", "training", TIOU_ACTIVITYNET, max_segments=20)
 
     def _dataset(self, data: DataSource, subset: str):
         from benchmarks.datasets.activitynet import ActivityNetDataset
@@ -596,13 +635,53 @@ def plot_localization_examples(examples: Sequence[dict], out_path: str | Path, t
     return out_path
 
 
+def figure16_localization(records: list[dict], figures_dir: Path) -> list[Path]:
+    """A Figure 16-like panel per benchmark: the localization examples each tokenizer's shard 0 attached
+    (``figures/samples/<benchmark>/<tokenizer>/localization_examples.png``: the same videos and queries for every
+    tokenizer), stacked one tokenizer per row -> ``figures/figure16_<benchmark>.png``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    out = []
+    for bench in ("thumos14-tal", "activitynet-tal"):
+        root = Path(figures_dir) / "samples" / bench
+        ran = {r["tokenizer"]: r for r in records if r["benchmark"] == bench and r["metric"].startswith("avg_map")}
+        pngs = [d / "localization_examples.png" for d in sorted(root.iterdir()) if d.is_dir() and d.name in ran
+                and (d / "localization_examples.png").is_file()] if root.is_dir() else []
+        if not pngs:
+            continue
+        imgs = [Image.open(p) for p in pngs]
+        fig, axes = plt.subplots(len(imgs), 1, figsize=(10, sum(9.0 * im.height / im.width for im in imgs)),
+                                 squeeze=False)
+        for ax, im, p in zip(axes[:, 0], imgs, pngs):
+            ax.imshow(im)
+            ax.axis("off")
+            rec = ran[p.parent.name]
+            ax.set_title(f"{p.parent.name} ({rec.get('data_origin', '')} data)", fontsize=8, loc="left")
+        fig.tight_layout()
+        target = Path(figures_dir) / f"figure16_{bench}.png"
+        fig.savefig(target, dpi=110)
+        plt.close(fig)
+        out.append(target)
+    return out
+
+
+FIGURES = [figure16_localization]
+
+
 # ---------------------------------------------------------------------------------------------------- table 4
-# Tokenizers of the default run that have features (codecs do not); non-aligned ones get probe cells only.
-_MEASURED = (("pyratok-tiny", "PyraTok (tiny, trained here)"), ("wan2.2-vae", "Wan 2.2 VAE"),
-             ("wan2.1-vae", "Wan 2.1 VAE"), ("cogvideox-vae", "CogVideoX VAE"), ("mochi-vae", "Mochi VAE"),
-             ("svd-vae", "SVD VAE"), ("quant-vq", "VQ (Table 9 baseline)"), ("quant-gvq", "GVQ (Table 9 baseline)"),
-             ("quant-lfq", "LFQ (Table 9 baseline)"), ("quant-rvq", "RVQ (Table 9 baseline)"),
-             ("quant-fsq", "FSQ (Table 9 baseline)"))
+def _measured_rows() -> tuple[MeasuredRow, ...]:
+    """PyraTok-tiny and every default tokenizer with features (codecs have none; non-aligned ones get probe
+    cells only)."""
+    from adapters.registry import DEFAULT_TOKENIZERS, REGISTRY
+
+    rows = [MeasuredRow("pyratok-tiny", "PyraTok (tiny, trained here)")]
+    return tuple(rows + [MeasuredRow(n, n) for n in DEFAULT_TOKENIZERS
+                         if n != "pyratok-tiny" and n in REGISTRY and REGISTRY[n].family != "codec"])
+
 
 TABLES = [
     TableSpec(
@@ -616,7 +695,7 @@ TABLES = [
                    scale=100.0),
             Column("ActivityNet v1.3 Avg. mAP (probe)", "activitynet-tal", "avg_map@probe", scale=100.0),
         ),
-        measured=tuple(MeasuredRow(t, label) for t, label in _MEASURED),
+        measured=_measured_rows(),
         paper=(PaperRow("STALE", "STALE (supervised)"), PaperRow("DeTAL", "DeTAL (supervised)"),
                PaperRow("STOV-TAL", "STOV-TAL (supervised)", "training=supervised"),
                PaperRow("STOV-TAL", "STOV-TAL (zero-shot)", "training=zero-shot"),

@@ -7,7 +7,9 @@ reason are stated):
    are multiples of the tokenizer's spatial stride (aspect kept up to that rounding), values in [-1, 1]. Videos are
    cut into windows of ``frames`` consecutive annotated frames (:func:`benchmarks.tasks.clips.conform` picks the
    largest valid length <= ``frames``, e.g. ``1 + 4k`` for causal VAEs); the last window is aligned to the video's
-   end (it may overlap the previous one; the later window wins), so every frame is covered.
+   end (it may overlap the previous one; the later window wins), so every frame is covered. The embedded default
+   uses ``size`` 64 and 17 frames (the tiny models' scale); the paper-scale protocol is ``size=256``
+   (``--protocol ytvis-seg.size=256``). The CRF runs at this resolution; masks are resized to the original one.
 2. **Features.** ``q(L)``: ``tokenizer.features(encode(window, [query]), level=-1)`` -> ``(D, T', H', W')``. The
    query text given to text-conditioned encoders is the dataset's category vocabulary joined by ", " — the same for
    every video, so no ground truth leaks into the encoding.
@@ -142,23 +144,24 @@ def select_units(masses: np.ndarray, min_mass: float, max_units: int) -> list[in
 
 
 def split_instances(mask: np.ndarray, conf: np.ndarray, mode: str, connectivity: int, min_voxels: int,
-                    max_instances: int) -> list[tuple[np.ndarray, float]]:
-    """One unit's ``(T, H, W)`` bool mask -> [(instance mask, score)] (see module doc, step 7)."""
+                    max_instances: int):
+    """One unit's ``(T, H, W)`` bool mask -> yields ``(instance mask, score)``, largest first (module doc, step 7);
+    one instance mask in memory at a time."""
     from scipy import ndimage
 
-    if not mask.any():
-        return []
-    if mode == "category":
-        parts = [mask] if mask.sum() >= min_voxels else []
-    elif mode == "components":
-        structure = ndimage.generate_binary_structure(3, int(connectivity))
-        lab, n = ndimage.label(mask, structure=structure)
-        sizes = np.bincount(lab.ravel(), minlength=n + 1)[1:]
-        keep = [i + 1 for i in np.argsort(-sizes, kind="mergesort") if sizes[i] >= min_voxels][:max_instances]
-        parts = [lab == i for i in keep]
-    else:
+    if mode not in ("components", "category"):
         raise ValueError(f"instances must be 'components' or 'category', got {mode!r}")
-    return [(p, float(conf[p].astype(np.float64).mean())) for p in parts]
+    if not mask.any():
+        return
+    if mode == "category":
+        if mask.sum() >= min_voxels:
+            yield mask, float(conf[mask].astype(np.float64).mean())
+        return
+    lab, n = ndimage.label(mask, structure=ndimage.generate_binary_structure(3, int(connectivity)))
+    sizes = np.bincount(lab.ravel(), minlength=n + 1)[1:]
+    for i in [i + 1 for i in np.argsort(-sizes, kind="mergesort") if sizes[i] >= min_voxels][:max_instances]:
+        part = lab == i
+        yield part, float(conf[part].astype(np.float64).mean())
 
 
 def _resize_masks(masks: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -167,6 +170,14 @@ def _resize_masks(masks: np.ndarray, height: int, width: int) -> np.ndarray:
         return masks
     t = torch.from_numpy(masks.astype(np.uint8))[None].float()
     return F.interpolate(t, size=(height, width), mode="nearest")[0].numpy() > 0.5
+
+
+def _track_segmentations(mask: np.ndarray, height: int, width: int) -> list[dict | None]:
+    """``(T, h, w)`` bool -> per-frame compressed RLE at ``height x width`` (nearest), None where empty; one frame
+    at full resolution in memory at a time."""
+    from benchmarks.datasets.rle import encode_mask
+
+    return [encode_mask(_resize_masks(m[None], height, width)[0]) if m.any() else None for m in mask]
 
 
 # ------------------------------------------------------------------------------------------------ prediction
@@ -235,14 +246,13 @@ def predict_video(video, feats: dict, text_emb: torch.Tensor, category_ids: list
             conf[s:e] = Q.max(0).astype(np.float16)
     n_vox = labels.size
     min_vox = max(1, int(np.ceil(float(protocol["min_instance_fraction"]) * n_vox)))
-    found = []
+    preds = []
     for i, k in enumerate(kept):
         for m, score in split_instances(labels == i + 1, conf, protocol["instances"], int(protocol["connectivity"]),
                                         min_vox, int(protocol["max_instances_per_category"])):
-            found.append((score, int(category_ids[k]), m))
-    found.sort(key=lambda x: -x[0])
-    preds = [VisPrediction.from_masks(video.id, cid, score, _resize_masks(m, video.height, video.width))
-             for score, cid, m in found[:100]]
+            preds.append(VisPrediction(video.id, int(category_ids[k]), score,
+                                       _track_segmentations(m, video.height, video.width)))
+    preds = sorted(preds, key=lambda p: -p.score)[:100]  # YTVOSeval's maxDets
     if keep_labels:
         info["labels"] = labels
     return preds, info
@@ -254,7 +264,6 @@ class _VISSegmentation(Benchmark):
     task = "segmentation"
     requires = ("features",)
     shard_size = 4
-    reader = None  # set by subclasses: the dataset class
     protocol = {
         "version": "1.0",
         "size": 64, "frames": 17, "level": -1,
@@ -289,15 +298,16 @@ class _VISSegmentation(Benchmark):
             cache[key] = self._reader().from_root(data.path, split, split_file=split_file)
         return cache[key]
 
-    def _plan(self, data: DataSource) -> dict:
+    def evaluation_plan(self, data: DataSource) -> dict:
         """The evaluation set, the seen set and how they were chosen (see the module doc)."""
+        from benchmarks.datasets.errors import DatasetFormatError
+        from benchmarks.datasets.ytvis import read_split_file
+
         sf = self._split_file(data)
         if sf is not None:
             ev = self._open(data, self.protocol["seen_split"], sf)
             train = self._open(data, self.protocol["seen_split"])
             eval_ids = {v.id for v in ev}
-            from benchmarks.datasets.ytvis import read_split_file
-
             keys = set(read_split_file(sf))
             names = getattr(ev, "_all_names", {})  # video name -> id, to match split entries given by name
             listed = {k for k in keys} | {str(names[k]) for k in keys if k in names}
@@ -314,22 +324,22 @@ class _VISSegmentation(Benchmark):
                 f"held-out {self.protocol['seen_split']} videos")
         try:
             seen = list(self._open(data, self.protocol["seen_split"]))
-        except Exception:  # noqa: BLE001 - no seen split: the probe is reported unavailable, native still runs
+        except (DatasetFormatError, OSError):  # no usable seen split: the probe is unavailable, native still runs
             seen = []
         return {"eval": ev, "seen": seen, "failures": list(ev.failures),
                 "eval_desc": f"{self.protocol['eval_split']} split", "annotation_file": str(ev.annotation_file)}
 
     def fit_files(self, data: DataSource) -> list[str]:
-        plan = self._plan(data)
+        plan = self.evaluation_plan(data)
         return [plan["annotation_file"]] + ([str(self._split_file(data))] if self._split_file(data) else [])
 
     def shards(self, data: DataSource) -> list[Shard]:
-        plan = self._plan(data)
+        plan = self.evaluation_plan(data)
         videos = sorted(plan["eval"], key=lambda v: v.id)
         if self.protocol["max_videos"]:
             videos = videos[: int(self.protocol["max_videos"])]
         items = [(v.id, [str(p) for p in v.frame_paths]) for v in videos]
-        items += [(f"failed:{f.sample_id}", [f.file]) for f in plan["failures"]]
+        items += [(f"failed:{f.sample_id}", []) for f in plan["failures"]]  # reported by run_shard, nothing read
         parts = chunk(items, self.shard_size)
         return [Shard(i, len(parts), tuple(x[0] for x in p),
                       tuple([plan["annotation_file"]] + [f for x in p for f in x[1]])) for i, p in enumerate(parts)]
@@ -364,11 +374,13 @@ class _VISSegmentation(Benchmark):
 
     # -------------------------------------------------------------- fit (probe on the seen part)
     def fit(self, tokenizer, data: DataSource, out_dir: Path) -> dict:
+        from adapters.base import NotSupported
+        from benchmarks.datasets.errors import DatasetFormatError, SampleDecodeError
         from benchmarks.tasks.probe import PROBE_VERSION, fit_probe_from_pairs
 
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
-        plan = self._plan(data)
+        plan = self.evaluation_plan(data)
         ids, texts, query = self._units(plan["eval"])
         seen = sorted(plan["seen"], key=lambda v: v.id)
         n_max = int(self.protocol["probe_max_videos"])
@@ -381,9 +393,9 @@ class _VISSegmentation(Benchmark):
         for v in seen:
             try:
                 f, masks, cats = self._seen_regions(tokenizer, v, self.protocol, query)
-            except Exception as err:  # noqa: BLE001 - one unreadable seen video only loses its pairs
-                if type(err).__name__ == "NotSupported":
-                    raise
+            except NotSupported:
+                raise
+            except (SampleDecodeError, DatasetFormatError, ValueError, OSError) as err:  # loses only its pairs
                 skipped.append({"sample": v.id, "reason": f"{type(err).__name__}: {err}"})
                 continue
             feat, causal, latent = f
@@ -441,12 +453,13 @@ class _VISSegmentation(Benchmark):
 
         t0 = time.time()
         res = ShardResult()
-        plan = self._plan(data)
+        plan = self.evaluation_plan(data)
         ds = plan["eval"]
         failures = {f"failed:{f.sample_id}": f for f in plan["failures"]}
         ids, texts, query = self._units(ds)
         spaces = self._text_spaces(tokenizer, texts, fitted)
         res.extras["text_space_unavailable"] = spaces["why"]
+        res.extras["text_aligned"] = bool(getattr(tokenizer, "text_aligned", False))
         res.extras["eval_split"] = plan["eval_desc"]
         saved = {name: [] for name in spaces["emb"]}
         for item in shard.items:
@@ -486,20 +499,19 @@ class _VISSegmentation(Benchmark):
         samples = [s for r in results for s in r.samples]
         n_failed = sum(len(r.failures) for r in results)
         why = next((r.extras.get("text_space_unavailable") for r in results if r.extras), {}) or {}
+        aligned = any(r.extras.get("text_aligned") for r in results)
         split = next((r.extras.get("eval_split") for r in results if r.extras.get("eval_split")), "")
-        cats = None
         try:
-            cats = [c.id for c in self._plan(data)["eval"].categories]
-        except Exception:  # noqa: BLE001 - fall back to the categories seen in the records
+            cats = [c.id for c in self.evaluation_plan(data)["eval"].categories]
+        except (ValueError, OSError):  # data gone from the driver: the categories seen in the records
             cats = sorted({int(c) for s in samples for k in ("native", "probe") if k in s
                            for c in s[k]["categories"]})
         out = []
-        spaces = [("native", "")] + [("probe", "@probe")]
-        for space, suffix in spaces:
+        for space, suffix in (("native", ""), ("probe", "@probe")):
             recs = [s[space] for s in samples if space in s]
             extra = {"text_space": space, "eval_split": split, "data": data.origin}
             if not recs:
-                if space == "native" and "not text aligned" in why.get("native", ""):
+                if space == "native" and not aligned:
                     continue  # non-aligned tokenizers only get @probe metrics
                 note = why.get(space) or "no video could be scored"
                 for m in ("map", "jaccard"):
@@ -560,7 +572,7 @@ def plot_segmentation_examples(tokenizer, data: DataSource, out_path: str | Path
     from matplotlib.patches import Patch
 
     bench = {"ytvis-seg": YouTubeVISSegmentation, "ovis-seg": OVISSegmentation}[benchmark](**protocol)
-    plan = bench._plan(data)
+    plan = bench.evaluation_plan(data)
     ds = plan["eval"]
     ids, texts, query = bench._units(ds)
     spaces = bench._text_spaces(tokenizer, texts, fitted)
@@ -586,6 +598,10 @@ def plot_segmentation_examples(tokenizer, data: DataSource, out_path: str | Path
             for row, (lbl, ms) in enumerate((("GT", gt_masks), (f"{tokenizer.name} ({text_space})", pr_masks))):
                 ax = axes[2 * r + row, j]
                 ax.imshow(_overlay(frames[j], ms))
+                for m, cid in ms:  # outlines: a tint alone is hard to tell from the object's own colour
+                    if m.any() and not m.all():
+                        ax.contour(m.astype(float), levels=[0.5], colors=[_PALETTE[cid % len(_PALETTE)] / 255],
+                                   linewidths=1.0)
                 ax.set_xticks([]), ax.set_yticks([])
                 if j == 0:
                     ax.set_ylabel(f"video {video.id}\n{lbl}", fontsize=7)

@@ -381,6 +381,8 @@ class CodecTokenizer(Tokenizer):
                  max_trials: int = 16, fps: int = 30):
         if target_bpp is not None and not float(target_bpp) > 0:
             raise ValueError(f"{name}: bpp must be positive, got {target_bpp}")
+        if not 0 <= float(tolerance) < 1 or int(max_trials) < 2:
+            raise ValueError(f"{name}: need 0 <= tolerance < 1 and max_trials >= 2, got {tolerance}, {max_trials}")
         self.name = name
         self.spec = spec
         self.target_bpp = None if target_bpp is None else float(target_bpp)

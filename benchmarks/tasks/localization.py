@@ -648,7 +648,9 @@ def figure16_localization(records: list[dict], figures_dir: Path) -> list[Path]:
     out = []
     for bench in ("thumos14-tal", "activitynet-tal"):
         root = Path(figures_dir) / "samples" / bench
-        ran = {r["tokenizer"]: r for r in records if r["benchmark"] == bench and r["metric"].startswith("avg_map")}
+        # the runner names sample folders by the tokenizer name with characters outside [A-Za-z0-9-_.] as "_"
+        ran = {"".join(c if c.isalnum() or c in "-_." else "_" for c in r["tokenizer"]): r for r in records
+               if r["benchmark"] == bench and r["metric"].startswith("avg_map")}
         pngs = [d / "localization_examples.png" for d in sorted(root.iterdir()) if d.is_dir() and d.name in ran
                 and (d / "localization_examples.png").is_file()] if root.is_dir() else []
         if not pngs:

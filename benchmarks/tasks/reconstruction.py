@@ -246,7 +246,9 @@ def figure5_grid(records: list[dict], figures_dir: Path) -> list[Path]:
         root = Path(figures_dir) / "samples" / bench
         if not root.is_dir():
             continue
-        measured = {r["tokenizer"]: r for r in records if r["benchmark"] == bench and r["metric"] == "psnr"}
+        from benchmarks.runner import _safe  # sample folders are named with the runner's file-safe names
+
+        measured = {_safe(r["tokenizer"]): r for r in records if r["benchmark"] == bench and r["metric"] == "psnr"}
         toks = [d for d in sorted(root.iterdir()) if d.is_dir() and d.name in measured]
         if not toks:
             continue

@@ -624,3 +624,16 @@ FIGURE29 = TableSpec(
 )
 
 TABLES = [TABLE9, TABLE6, FIGURE10, FIGURE29]
+
+
+def _figures(records: list[dict], figures_dir: Path) -> list[Path]:
+    """Figures 10 and 29 from the records (the renderer calls this; nothing is drawn without measured records)."""
+    out = []
+    if any(r["benchmark"] == "codebook-size" for r in records):
+        out.append(plot_figure10(records, Path(figures_dir) / "figure10_codebook_size.png"))
+    if any(r["benchmark"] == "codebook-utilization" for r in records):
+        out.append(plot_figure29(records, Path(figures_dir) / "figure29_codebook_utilization.png"))
+    return out
+
+
+FIGURES = [_figures]

@@ -480,12 +480,35 @@ class _VISSegmentation(Benchmark):
                 res.samples.append(sample)
             except (SampleDecodeError, DatasetFormatError, KeyError, ValueError, OSError) as err:
                 res.fail(item, getattr(err, "reason", None) or str(err), getattr(err, "file", None))
+        if shard.index == 0 and res.samples and self.protocol.get("example_figure", True):
+            self._attach_example(tokenizer, data, fitted, spaces, res)
         if self.protocol["save_predictions"] and fitted and fitted.get("out_dir"):
             for name, preds in saved.items():
                 p = Path(fitted["out_dir"]) / "predictions" / name / f"results_shard{shard.index:05d}.json"
                 res.extras.setdefault("predictions", {})[name] = str(write_results(p, preds))
         res.seconds = time.time() - t0
         return res
+
+    def _attach_example(self, tokenizer, data, fitted, spaces, res: ShardResult) -> None:
+        """A Figure 8-style PNG of the shard's first video (GT vs predicted masks), shipped to the runner as
+        ``extras["images"]`` (it lands in results/figures/samples/<benchmark>/<tokenizer>/)."""
+        import base64
+        import tempfile
+
+        space = "native" if "native" in spaces["emb"] else next(iter(spaces["emb"]), None)
+        if space is None:
+            return
+        with tempfile.TemporaryDirectory() as tmp:
+            try:
+                p = plot_segmentation_examples(tokenizer, data, Path(tmp) / "fig.png",
+                                               video_ids=[int(res.samples[0]["id"])], benchmark=self.name,
+                                               fitted=fitted, text_space=space, n_videos=1,
+                                               **{k: v for k, v in self.protocol.items() if k != "version"})
+            except Exception as err:  # noqa: BLE001 — a figure must never cost the metrics
+                res.extras["example_figure_error"] = f"{type(err).__name__}: {err}"
+                return
+            res.extras.setdefault("images", []).append(
+                {"name": f"figure8_video{res.samples[0]['id']}_{space}", "png": base64.b64encode(p.read_bytes()).decode()})
 
     @staticmethod
     def _params():

@@ -173,6 +173,12 @@ class Tokenizer(ABC):
             return encoding.bits
         raise NotSupported(f"{self.name}: a {self.kind} tokenizer has no bit rate")
 
+    def encoding_from_tokens(self, tokens: list[Tensor], input_shape: tuple[int, ...]) -> Encoding:
+        """Optional (discrete tokenizers): rebuild an :class:`Encoding` that :meth:`decode` accepts from token ids
+        alone, as generative priors produce them (``tokens`` like :attr:`Encoding.tokens`). Adapters of the PyraTok
+        family are handled by :func:`benchmarks.generation.encoding.tokens_to_encoding` without it."""
+        raise NotSupported(f"{self.name} cannot rebuild an encoding from token ids")
+
     # ------------------------------------------------------------------ understanding
     def features(self, encoding: Encoding, level: int = -1) -> Tensor:
         """``(B, D, T', H', W')`` features of pyramid level ``level`` (1-based; -1 = last/deepest) for zero-shot

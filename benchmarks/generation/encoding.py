@@ -8,8 +8,10 @@ take part in the generative benchmarks). Otherwise it knows every adapter whose 
 PyraTok models with another quantizer (VQ / GVQ / RVQ / FSQ / single-scale LFQ) — and builds a
 :class:`pyratok.model.PyraTokEncoding`:
 
-* ``indices``: the generated ids per level (``(B, T', H', W')``, or ``(B, T', H', W', G)`` for grouped/residual
-  codebooks), moved to the model's device;
+* ``indices``: the generated ids per level, moved to the model's device. The Table 9 baselines
+  (:class:`adapters.quantizer_baselines.QuantizerBaselineTokenizer`) hand out one ``(B, T', H', W')`` *stream*
+  per code of a position (a group of GVQ, a depth of RVQ) while their single-level model wants
+  ``(B, T', H', W', G)``: such streams are stacked back on the last axis;
 * ``latent_grid``: the VAE latent grid of ``input_shape``, from the model's own strides
   (:meth:`pyratok.lapq.LaPQ.latent_grid`);
 * ``features``: a generated clip has no continuous pre-quantization features; for LFQ the codes themselves
@@ -60,7 +62,10 @@ def tokens_to_encoding(tokenizer, tokens: list[Tensor], input_shape: tuple[int, 
         raise ValueError(f"input_shape must be (B, C, T, H, W) with B = {B} or (C, T, H, W), got {input_shape}")
     hook = getattr(tokenizer, "encoding_from_tokens", None)
     if callable(hook):
-        return hook(tokens, shape)
+        try:
+            return hook(tokens, shape)
+        except NotSupported:  # the base class's default: fall through to the PyraTok family below
+            pass
     model = _pyratok_model(tokenizer)
     if model is None:
         raise NotSupported(f"{getattr(tokenizer, 'name', tokenizer)}: cannot build an Encoding from generated "
@@ -71,6 +76,9 @@ def tokens_to_encoding(tokenizer, tokens: list[Tensor], input_shape: tuple[int, 
     T, H, W = shape[2:]
     device = next(model.parameters()).device
     indices = [t.to(device).long() for t in tokens]
+    per_position = int(getattr(tokenizer, "codes_per_position", 1))
+    if model.lapq.num_levels == 1 and per_position > 1 and len(indices) == per_position:
+        indices = [torch.stack(indices, dim=-1)]   # code streams -> (B, T', H', W', G)
     if len(indices) != model.lapq.num_levels:
         raise ValueError(f"{tokenizer.name}: {len(indices)} token levels given, the model has "
                          f"{model.lapq.num_levels}")
@@ -83,4 +91,4 @@ def tokens_to_encoding(tokenizer, tokens: list[Tensor], input_shape: tuple[int, 
     payload = PyraTokEncoding(indices, features, latent_grid, (T, H, W))
     per_token = float(getattr(tokenizer, "bits_per_token", model.num_bits))
     bits = torch.full((B,), payload.num_tokens * per_token, dtype=torch.float64)
-    return Encoding(payload=payload, input_shape=shape, tokens=indices, bits=bits)
+    return Encoding(payload=payload, input_shape=shape, tokens=[t.to(device).long() for t in tokens], bits=bits)

@@ -43,7 +43,7 @@ here; the paper states neither its training recipe nor its sampling settings, so
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn.functional as F

@@ -43,8 +43,8 @@ ABLATIONS: dict[str, dict] = {
     "wo-commitment": {"losses": {"disabled": ["commitment"]}},          # "w/o L_vision-commitment"
     "wo-text-codebook": {"losses": {"disabled": ["text_codebook"]}},    # "w/o L_text-codebook alignment"
     # Figure 10: codebook size sweep (K bits -> 2^K codes; the tiny default is K = 16)
-    "k8": {"lapq": {"lfq": {"num_bits": 8}}},
-    "k12": {"lapq": {"lfq": {"num_bits": 12}}},
+    "k8": {"lapq": {"lfq": {"num_bits": 8}}, "alignment": {"num_bits": 8}},
+    "k12": {"lapq": {"lfq": {"num_bits": 12}}, "alignment": {"num_bits": 12}},
 }
 
 

@@ -458,8 +458,9 @@ def run(cfg: RunConfig) -> RunSummary:
         if kind == "prepare":
             name = payload
             if err is not None:
-                summary.tokenizer_failures.append({"tokenizer": name, "reason": f"{type(err).__name__}: {err}"})
-                log(f"[runner] tokenizer {name} unavailable: {type(err).__name__}: {err}")
+                cause = getattr(err, "cause", None) or err
+                summary.tokenizer_failures.append({"tokenizer": name, "reason": f"{type(cause).__name__}: {cause}"})
+                log(f"[runner] tokenizer {name} unavailable: {type(cause).__name__}: {cause}")
                 continue
             identities[name], tok_keys[name] = value["identity"], value["cache_key"]
             summary.identities[name] = value["identity"]
@@ -492,8 +493,9 @@ def run(cfg: RunConfig) -> RunSummary:
             st = state[(name, bname)]
             if err is not None and attempt < cfg.retries:
                 summary.retries_used += 1
+                cause = getattr(err, "cause", None) or err
                 log(f"[runner] retry {attempt + 1}/{cfg.retries}: {bname} x {name} shard {index}: "
-                    f"{type(err).__name__}: {err}")
+                    f"{type(cause).__name__}: {str(cause).splitlines()[0] if str(cause) else ''}")
                 submit_shard(name, bname, index, attempt + 1)
                 continue
             progress.step()
@@ -501,7 +503,8 @@ def run(cfg: RunConfig) -> RunSummary:
                 st["failed"].append(index)
                 summary.task_failures.append({"benchmark": bname, "tokenizer": name, "stage": "shard",
                                               "shard": index, "error": _short_tb(err), "attempts": attempt + 1})
-                log(f"[runner] FAILED {bname} x {name} shard {index} after {attempt + 1} attempts: {err}")
+                log(f"[runner] FAILED {bname} x {name} shard {index} after {attempt + 1} attempts: "
+                    f"{_short_tb(err).splitlines()[0]}")
             else:
                 key, _ = st["shards"][index]
                 _atomic_json(cache / "shards" / f"{key}.json",
@@ -537,6 +540,7 @@ def _base_fit():
 
 
 def _short_tb(err: BaseException) -> str:
+    err = getattr(err, "cause", None) or err  # Ray wraps the worker's exception: report the original
     tb = "".join(traceback.format_exception(type(err), err, err.__traceback__)[-3:])
     return f"{type(err).__name__}: {err}\n{tb}"[-2000:]
 

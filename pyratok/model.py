@@ -142,6 +142,9 @@ class PyraTok(nn.Module):
                               f"{config.lapq.quantizer.type!r} add 'ar' to losses.disabled (Table 9 ablation)")
         # text -> code space (K bit logits): the target of the text alignment terms 4-5 and the zero-shot text side
         self.text_to_bits = nn.Linear(self.text_encoder.dim, K)
+        if config.losses.on("ar") and config.lapq.quantizer.type == "lfq" and config.alignment.num_bits != K:
+            raise ConfigError(f"alignment.num_bits={config.alignment.num_bits} but the LFQ codebook has "
+                              f"lapq.lfq.num_bits={K} bits: set both (the AR alignment predicts the LFQ codes)")
         self.alignment = AutoregressiveAlignment(config.alignment) if config.losses.on("ar") else None
         self.masker = VideoMasker(config.masking)
         self._lpips = None

@@ -148,3 +148,15 @@ def test_ar_requires_lfq():
     d["lapq"]["quantizer"] = {"type": "vq", "codebook_size": 64, "dim": 32}
     with pytest.raises(ConfigError, match="losses.disabled"):
         PyraTok(PyraTokConfig.from_dict(d))
+
+
+def test_alignment_bits_must_match_the_lfq_codebook():
+    """A K = 8 codebook with the default 16-bit AR alignment is a config error naming both keys (it used to fail
+    deep inside the first training step)."""
+    from pyratok.config_utils import ConfigError
+    from pyratok.model import PyraTok, PyraTokConfig
+
+    cfg = PyraTokConfig.tiny()
+    cfg.lapq.lfq.num_bits = 8
+    with pytest.raises(ConfigError, match="alignment.num_bits=16.*lapq.lfq.num_bits=8"):
+        PyraTok(cfg)

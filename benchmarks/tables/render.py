@@ -137,6 +137,7 @@ def build_table(spec: TableSpec, records: list[dict], identities: dict | None = 
     lb = load_leaderboard(spec.leaderboard) if spec.leaderboard else None
     header = ["Method", "Numbers"] + [c.label for c in spec.columns]
     rows, notes, used = [], list(spec.notes), []
+    missing: OrderedDict[str, list[str]] = OrderedDict()  # reason -> cells with no value
     for pr in spec.paper:
         cells = [_paper_value(lb, pr, c) for c in spec.columns]
         if all(c is None for c in cells):
@@ -160,8 +161,8 @@ def build_table(spec: TableSpec, records: list[dict], identities: dict | None = 
             used.append(rec)
             origins.add(rec["data_origin"])
             cell = _fmt(rec, c)
-            if rec["value"] is None and rec.get("note"):
-                notes.append(f"{mr.label}, {c.label}: {rec['note']}")
+            if rec["value"] is None:
+                missing.setdefault(rec.get("note") or "no value", []).append(f"{mr.label} / {c.label}")
             if rec.get("text_space") == "probe":
                 cell += " (probe)"
             if rec.get("checkpoint_origin") == "random-init":
@@ -172,6 +173,12 @@ def build_table(spec: TableSpec, records: list[dict], identities: dict | None = 
         src = "measured here (" + ", ".join(sorted(origins)) + ")" if origins else "measured here"
         rows.append({"label": mr.label + (f" [{mr.setting}]" if mr.setting else ""), "kind": "measured",
                      "source": src, "cells": cells})
+    for reason, cells in missing.items():
+        cols = sorted({c.split(" / ", 1)[1] for c in cells})
+        if len(cells) > 3:
+            notes.append(f"n/a in {', '.join(cols)} ({len(cells)} cells): {reason}")
+        else:
+            notes.append(f"n/a in {'; '.join(cells)}: {reason}")
     if any(r.get("checkpoint_origin") == "random-init" for r in used):
         notes.append("† untrained (random-init) tokenizer: a smoke-test number with no meaning.")
     return {"title": spec.title, "header": header, "rows": rows, "notes": _dedup(notes),
@@ -189,14 +196,15 @@ def _provenance(recs: list[dict]) -> list[str]:
     for r in recs:
         b = by_bench.setdefault(r["benchmark"], {"sources": set(), "n": set(), "failed": 0, "proto": set()})
         b["sources"].add(r["data_source"])
-        b["n"].add(r["n_samples"])
+        if r["value"] is not None:
+            b["n"].add(r["n_samples"])
         b["failed"] = max(b["failed"], r.get("n_failed") or 0)
         b["proto"].add(str(r["protocol_version"]))
     lines = []
     for name, b in by_bench.items():
-        n = sorted(b["n"])
+        n = sorted(b["n"]) or [0]
         lines.append(f"{name} (protocol v{', '.join(sorted(b['proto']))}): {'; '.join(sorted(b['sources']))}; "
-                     f"samples per cell {n[0]}{'-' + str(n[-1]) if n[-1] != n[0] else ''}"
+                     f"samples per measured cell {n[0]}{'-' + str(n[-1]) if n[-1] != n[0] else ''}"
                      + (f"; up to {b['failed']} failed samples per cell (failures.jsonl)" if b["failed"] else ""))
     devices = sorted({r["device"] for r in recs})
     code = sorted({str(r["code_version"]) for r in recs})

@@ -47,21 +47,36 @@ def _modules():
 
 
 def collect_specs() -> "OrderedDict[str, TableSpec]":
+    """Every module's ``TABLES``; specs with the same key, or the same ``extra["part_of"]`` (a paper table whose
+    columns come from several task modules, e.g. Table 5 = Kinetics + MVBench), become one table."""
     specs: OrderedDict[str, TableSpec] = OrderedDict()
     for m in _modules():
         for spec in getattr(m, "TABLES", []):
-            if spec.key in specs:
-                old = specs[spec.key]
+            key = spec.extra.get("part_of") or spec.key
+            if key in specs:
+                old = specs[key]
                 cols = old.columns + tuple(c for c in spec.columns if c not in old.columns)
                 measured = old.measured + tuple(r for r in spec.measured
                                                 if r.tokenizer not in {x.tokenizer for x in old.measured})
                 paper = old.paper + tuple(r for r in spec.paper if r not in old.paper)
-                specs[spec.key] = TableSpec(old.key, old.title, old.leaderboard or spec.leaderboard, cols, measured,
-                                            paper, old.notes + tuple(n for n in spec.notes if n not in old.notes),
-                                            {**spec.extra, **old.extra})
+                title = _merged_title(old.title, spec.title) if spec.extra.get("part_of") else old.title
+                specs[key] = TableSpec(key, title, old.leaderboard or spec.leaderboard, cols, measured,
+                                       paper, old.notes + tuple(n for n in spec.notes if n not in old.notes),
+                                       {**spec.extra, **old.extra})
             else:
-                specs[spec.key] = spec
+                specs[key] = spec if spec.key == key else TableSpec(key, spec.title, spec.leaderboard, spec.columns,
+                                                                    spec.measured, spec.paper, spec.notes,
+                                                                    spec.extra)
     return OrderedDict(sorted(specs.items(), key=lambda kv: _table_order(kv[0])))
+
+
+def _merged_title(a: str, b: str) -> str:
+    """"Table 5 (Kinetics columns): x" + "Table 5 (MVBench column): y" -> "Table 5: x; y"."""
+    import re
+
+    strip = lambda t: re.sub(r"^(Table|Figure) \d+( \([^)]*\))?:\s*", "", t)  # noqa: E731
+    head = re.match(r"^((Table|Figure) \d+)", a)
+    return f"{head.group(1) if head else a}: {strip(a)}; {strip(b)}"
 
 
 def _table_order(key: str):
@@ -119,14 +134,18 @@ def _measured(records: list[dict], tokenizer: str, col: Column):
     return None
 
 
-def _fmt(rec: dict, col: Column) -> str:
-    v = rec["value"]
-    if v is None:
-        return "n/a"
-    try:
-        return col.fmt.format(v * col.scale)
-    except (ValueError, TypeError):
+def _format(v, col: Column) -> str:
+    if not isinstance(v, (int, float)) or isinstance(v, bool):
         return str(v)
+    x = v * col.scale if col.scale != 1 else v
+    try:
+        return col.fmt.format(x)
+    except (ValueError, TypeError):  # e.g. "{:d}" for a float: print it as a number anyway
+        return f"{x:g}"
+
+
+def _fmt(rec: dict, col: Column) -> str:
+    return "n/a" if rec["value"] is None else _format(rec["value"], col)
 
 
 # ------------------------------------------------------------------------------------------------ tables
@@ -151,8 +170,7 @@ def build_table(spec: TableSpec, records: list[dict], identities: dict | None = 
             if c.benchmark is None:  # an identity field of the tokenizer (vocab, code_dim, params, ...)
                 ident = (identities or {}).get(mr.tokenizer, {})
                 v = ident.get(c.metric, ident.get("config", {}).get(c.metric))
-                cells.append("" if v is None else (c.fmt.format(v * c.scale) if isinstance(v, (int, float))
-                                                   else str(v)))
+                cells.append("" if v is None else _format(v, c))
                 continue
             rec = _measured(records, mr.tokenizer, c)
             if rec is None:

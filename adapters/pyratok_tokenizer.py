@@ -27,7 +27,6 @@ from .trained_here import default_training_data, recipe_hash, trained_artifact
 __all__ = ["PyraTokTokenizer", "build", "tiny_vae_dir", "train_tiny_variant", "ABLATIONS", "RECIPE_VERSION"]
 
 RECIPE_VERSION = 1
-STAGE2_STEPS = 10  # as the CI gate (benchmarks.ci_gate.STAGE2_STEPS)
 
 # Table 6 (components) and Table 10 (loss terms) ablations as model overrides of the tiny config
 ABLATIONS: dict[str, dict] = {
@@ -49,15 +48,10 @@ ABLATIONS: dict[str, dict] = {
 
 
 def _gate_config(data_root: Path):
-    from pyratok.train.config import TrainConfig
+    """The CI gate's training configuration (TrainConfig.tiny() with stage 2 shortened), on ``data_root``."""
+    from benchmarks.ci_gate import gate_config
 
-    cfg = TrainConfig.tiny()
-    cfg.data.train_csv = str(data_root / "results_10M_train.csv")
-    cfg.data.val_csv = str(data_root / "results_10M_val.csv")
-    cfg.data.video_root = str(data_root / "videos")
-    cfg.stage2.steps = STAGE2_STEPS
-    cfg.stage2.val_every = cfg.stage2.ckpt_every = STAGE2_STEPS
-    return cfg
+    return gate_config(data_root)
 
 
 def tiny_vae_dir(log=print) -> Path:

@@ -73,6 +73,13 @@ class _Reconstruction(Benchmark):
     def _load(self, data: DataSource, item) -> tuple[torch.Tensor, str, str]:
         raise NotImplementedError
 
+    def _shards(self, items: list[tuple]) -> list[Shard]:
+        """(sample id, file) pairs -> shards of ``shard_size`` (the first ``max_samples`` when set)."""
+        if self.protocol["max_samples"]:
+            items = items[: int(self.protocol["max_samples"])]
+        parts = chunk(items, self.shard_size)
+        return [Shard(i, len(parts), tuple(x[0] for x in p), tuple(x[1] for x in p)) for i, p in enumerate(parts)]
+
     def run_shard(self, tokenizer, data: DataSource, shard: Shard, fitted) -> ShardResult:
         from benchmarks.datasets.errors import SampleDecodeError
 
@@ -126,12 +133,7 @@ class WebVidReconstruction(_Reconstruction):
         return WebVidDataset.from_root(data.path, self.protocol["split"], check_files=False)
 
     def shards(self, data: DataSource) -> list[Shard]:
-        ds = self._dataset(data)
-        items = [(s.sample_id, str(s.video_path), s.caption) for s in ds]
-        if self.protocol["max_samples"]:
-            items = items[: int(self.protocol["max_samples"])]
-        parts = chunk(items, self.shard_size)
-        return [Shard(i, len(parts), tuple(x[0] for x in p), tuple(x[1] for x in p)) for i, p in enumerate(parts)]
+        return self._shards([(s.sample_id, str(s.video_path)) for s in self._dataset(data)])
 
     def _load(self, data: DataSource, item):
         from pyratok.data.video import frames_to_tensor
@@ -168,12 +170,7 @@ class CocoReconstruction(_Reconstruction):
         return CocoDataset(data.path, self.protocol["split"], instances=False, check_files=False)
 
     def shards(self, data: DataSource) -> list[Shard]:
-        ds = self._dataset(data)
-        items = [(im.id, str(im.path)) for im in ds]
-        if self.protocol["max_samples"]:
-            items = items[: int(self.protocol["max_samples"])]
-        parts = chunk(items, self.shard_size)
-        return [Shard(i, len(parts), tuple(x[0] for x in p), tuple(x[1] for x in p)) for i, p in enumerate(parts)]
+        return self._shards([(im.id, str(im.path)) for im in self._dataset(data)])
 
     def _load(self, data: DataSource, item):
         from pyratok.data.video import frames_to_tensor

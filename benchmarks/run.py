@@ -7,6 +7,9 @@
         --protocol webvid-recon.size=256
     python -m benchmarks.run --list                            # suites, benchmarks and tokenizers
     python -m benchmarks.run --render-only                     # tables from the existing records (seconds)
+    python -m benchmarks.run --suite thumos14-tal,activitynet-tal,mvbench-qa \
+        --tokenizers "pyratok:checkpoint=/ckpt/full,pyratok:checkpoint=/ckpt/wo_drift,pyratok:checkpoint=/ckpt/wo_ar"
+                                                               # Table 10: several ablation checkpoints in one call
 
 Writes ``<out>/records/<benchmark>.jsonl`` (one JSON record per tokenizer x metric, with provenance),
 ``<out>/failures.jsonl`` (per-sample failures with reasons), ``<out>/run_summary.json`` and the tables and
@@ -22,7 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["main", "parse_protocol_options"]
+__all__ = ["main", "parse_protocol_options", "split_tokenizer_list"]
 
 
 def parse_protocol_options(items: list[str]) -> dict:
@@ -36,6 +39,22 @@ def parse_protocol_options(items: list[str]) -> dict:
         if not eq or not dot:
             raise ValueError(f"--protocol {it!r}: expected BENCHMARK.KEY=VALUE")
         out.setdefault(bench, {})[key] = None if value.lower() == "none" else _coerce(value)
+    return out
+
+
+def split_tokenizer_list(text: str) -> list[str]:
+    """``"a,b:k=v,k2=v2,c"`` -> ``["a", "b:k=v,k2=v2", "c"]``: a comma-separated piece with ``=`` but no ``:`` is
+    another option of the tokenizer before it (so option lists and tokenizer lists can share commas)."""
+    out: list[str] = []
+    for piece in (p.strip() for p in text.split(",")):
+        if not piece:
+            continue
+        if "=" in piece and ":" not in piece.split("=", 1)[0]:
+            if not out or ":" not in out[-1]:
+                raise ValueError(f"--tokenizers: option {piece!r} does not follow a NAME:key=value tokenizer")
+            out[-1] += "," + piece
+        else:
+            out.append(piece)
     return out
 
 
@@ -90,7 +109,7 @@ def main(argv=None) -> int:
         return 0
     try:
         benchmarks = resolve_suite(args.suite)
-        tokenizers = [t.strip() for t in args.tokenizers.split(",") if t.strip()] if args.tokenizers else None
+        tokenizers = split_tokenizer_list(args.tokenizers) if args.tokenizers else None
         for t in tokenizers or []:
             get_spec(parse_tokenizer_spec(t)[0])
         protocol = parse_protocol_options(args.protocol)

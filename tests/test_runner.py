@@ -224,3 +224,13 @@ def test_ray_engine_end_to_end(fakes, tmp_path):
         ray.shutdown()
     assert _values(s)[("fake-scale", "sum")] == pytest.approx(7.5)
     assert s.shards_run == 3
+
+
+def test_tokenizer_lists_and_options_share_commas():
+    from benchmarks.run import split_tokenizer_list
+
+    assert split_tokenizer_list("a, b:k=v,k2=2 ,c") == ["a", "b:k=v,k2=2", "c"]
+    assert split_tokenizer_list("pyratok:checkpoint=/x,pyratok:checkpoint=/y") == ["pyratok:checkpoint=/x",
+                                                                                   "pyratok:checkpoint=/y"]
+    with pytest.raises(ValueError, match="does not follow"):
+        split_tokenizer_list("a,k=v")

@@ -411,8 +411,8 @@ def run(cfg: RunConfig) -> RunSummary:
         st = state[(name, bname)]
         if st.get("reduced") or len(st["results"]) + len(st["failed"]) < len(st["shards"]):
             return
-        if st["fit_ref"] is not None and st["fitted"] is None and not st.get("fit_failed"):
-            return
+        if st["fit_ref"] is not None and not st.get("fit_done") and not st.get("fit_failed"):
+            return  # a fit (which may legitimately return None) is still running
         st["reduced"] = True
         b, data, ident = benches[bname], st["data"], identities[name]
         results = [st["results"][i] for i in sorted(st["results"])]
@@ -484,7 +484,7 @@ def run(cfg: RunConfig) -> RunSummary:
                 maybe_reduce(name, bname)
                 continue
             _atomic_json(fit_file, {"fitted": value})
-            st["fitted"] = value
+            st["fitted"], st["fit_done"] = value, True
             for i in st["shards"]:
                 if i not in st["results"]:
                     submit_shard(name, bname, i)

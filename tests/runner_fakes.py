@@ -46,7 +46,12 @@ class CountingBenchmark(Benchmark):
     dataset = "none"
     table = "tablex"
     task = "test"
-    protocol = {"version": "1", "n": 6, "per_shard": 2, "fail_dir": None, "sleep": 0.0}
+    protocol = {"version": "1", "n": 6, "per_shard": 2, "fail_dir": None, "sleep": 0.0, "fit": None}
+
+    def fit(self, tokenizer, data, out_dir):
+        """``protocol["fit"]``: None -> nothing to fit (returns None, as benchmarks do for tokenizers that need no
+        probe); a number -> {"offset": number}, added to every sample's value."""
+        return None if self.protocol["fit"] is None else {"offset": float(self.protocol["fit"])}
 
     def locate(self, data_root, synthetic_root) -> DataSource:
         return DataSource("none", "synthetic", "counting")
@@ -70,7 +75,7 @@ class CountingBenchmark(Benchmark):
         time.sleep(self.protocol["sleep"])
         res = ShardResult()
         for i in shard.items:
-            res.samples.append({"id": i, "value": i * tokenizer.gain})
+            res.samples.append({"id": i, "value": i * tokenizer.gain + (fitted or {}).get("offset", 0.0)})
         if fd:  # count executions per shard (resume tests check nothing ran twice)
             with open(Path(fd) / f"ran-{shard.index}", "a") as f:
                 f.write("x")

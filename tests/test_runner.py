@@ -234,3 +234,15 @@ def test_tokenizer_lists_and_options_share_commas():
                                                                                    "pyratok:checkpoint=/y"]
     with pytest.raises(ValueError, match="does not follow"):
         split_tokenizer_list("a,k=v")
+
+
+def test_fit_state_reaches_every_shard_and_a_none_fit_still_reduces(fakes, tmp_path):
+    """A fit that returns None (nothing to fit for this tokenizer) must not leave the cell unreduced, and a fitted
+    state reaches every shard — both when fitted now and when read back from the fit cache."""
+    s = run(_cfg(tmp_path))                                   # fit -> None
+    assert _values(s)[("fake-scale", "sum")] == pytest.approx(7.5)
+    opts = {"fake-counting": {"fit": 1.0}}
+    s1 = run(_cfg(tmp_path, benchmark_options=opts))          # 6 items + offset 1 each
+    assert _values(s1)[("fake-scale", "sum")] == pytest.approx(13.5)
+    s2 = run(_cfg(tmp_path, benchmark_options=opts))          # from the cache (fit and shards)
+    assert _values(s2) == _values(s1) and s2.shards_run == 0

@@ -51,6 +51,25 @@ def _artifacts() -> dict:
     return out
 
 
+def parse_suite_log(path: Path) -> dict:
+    """Per-suite wall times of a logged cold run (see --suite-log)."""
+    import re
+
+    suites, prev, runs = {}, 0, {}
+    for line in path.read_text().splitlines():
+        m = re.match(r"=== suite (\S+) done \S+ elapsed (\d+) s", line)
+        if m:
+            suites[m.group(1)] = int(m.group(2)) - prev
+            prev = int(m.group(2))
+        m = re.match(r"\[run\] (\d+) records, (\d+) shards \((\d+) cached, (\d+) run, (\d+) retries\)", line)
+        if m:
+            runs[len(runs)] = dict(zip(("records", "shards", "cached", "run", "retries"), map(int, m.groups())))
+    return {"seconds": prev, "per_suite_s": suites, "runs": list(runs.values()), "log": str(path),
+            "how": "one `python -m benchmarks.run --suite S` per suite, in sequence, empty shard cache; the "
+                   "trained-here checkpoints not yet cached were trained inside the run (most of the "
+                   "reconstruction suite's time)"}
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.perf.runner", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -58,6 +77,9 @@ def main(argv=None) -> int:
                                            "wan2.2-vae")
     p.add_argument("--suite", default="reconstruction")
     p.add_argument("--all", action="store_true", help="also time a cold --suite all")
+    p.add_argument("--suite-log", help="instead of --all: a saved log of a cold run of every suite, one "
+                                       "`benchmarks.run --suite S` after another (lines '=== suite S done ... "
+                                       "elapsed N s'); its times are copied into c_cold_suite_all with the log path")
     p.add_argument("--out", default=str(OUT))
     args = p.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -95,6 +117,8 @@ def main(argv=None) -> int:
                                    "tokenizers_unavailable": sa["tokenizer_failures"],
                                    "trained_during_run": trained,
                                    "trained_here_already_cached": sorted(before)}
+    if args.suite_log:
+        res["c_cold_suite_all"] = parse_suite_log(Path(args.suite_log))
     res["loadavg_after"] = os.getloadavg()
     res["note"] = ("2-core machine; trained-here checkpoints and synthetic data were cached before timing (their "
                    "one-off training is listed under c_cold_suite_all.trained_during_run when --all trains any)")

@@ -179,7 +179,70 @@ def task_prepare(tok: TaskSpec) -> dict:
     _worker_setup()
     t0 = time.time()
     t = _get(tok)
-    return {"identity": t.identity(), "cache_key": t.cache_key(), "seconds": round(time.time() - t0, 2)}
+    ident = t.identity()
+    return {"identity": ident, "cache_key": t.cache_key(), "seconds": round(time.time() - t0, 2),
+            "files": _checkpoint_stats(ident)}
+
+
+# ------------------------------------------------------------------------------------------------ prepare memo
+# A fully cached re-run should not load every tokenizer just to learn its cache key. The prepare result is memoised
+# under a key of (adapter spec, digest of the adapter/model source code) and reused only while the checkpoint
+# files it names are unchanged (size + mtime); any code change in adapters/ or pyratok/ (e.g. a new training
+# recipe) invalidates it.
+_SOURCE_DIGEST: dict[str, str] = {}
+
+
+def _source_digest(target: str) -> str:
+    import importlib.util
+
+    module = target.partition(":")[0]
+    if module not in _SOURCE_DIGEST:
+        repo = Path(__file__).resolve().parents[1]
+        files = sorted((repo / "adapters").rglob("*.py")) + sorted((repo / "pyratok").rglob("*.py"))
+        spec = importlib.util.find_spec(module)
+        if spec and spec.origin and Path(spec.origin) not in files:
+            files.append(Path(spec.origin))
+        h = hashlib.sha256()
+        for f in files:
+            h.update(str(f.name).encode())
+            h.update(f.read_bytes())
+        _SOURCE_DIGEST[module] = h.hexdigest()
+    return _SOURCE_DIGEST[module]
+
+
+def _checkpoint_stats(identity: dict) -> dict:
+    path = (identity.get("checkpoint") or {}).get("path")
+    if not path:
+        return {}
+    p = Path(path)
+    files = [p] if p.is_file() else sorted(x for x in p.iterdir() if x.is_file()) if p.is_dir() else []
+    return {str(f): [f.stat().st_size, f.stat().st_mtime_ns] for f in files}
+
+
+def _prepare_memo_key(spec: TaskSpec) -> str:
+    return _hash({"layout": CACHE_LAYOUT_VERSION, "target": spec.target, "name": spec.name, "options": spec.options,
+                  "source": _source_digest(spec.target)})
+
+
+def _prepare_memo_load(cache: Path, spec: TaskSpec) -> dict | None:
+    f = cache / "prepared" / f"{_prepare_memo_key(spec)}.json"
+    if not f.is_file():
+        return None
+    try:
+        memo = json.loads(f.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    stats = memo.get("files", {})
+    for path, (size, mtime) in stats.items():
+        try:
+            st = Path(path).stat()
+        except OSError:
+            return None
+        if st.st_size != size or st.st_mtime_ns != mtime:
+            return None
+    if memo.get("identity", {}).get("checkpoint", {}).get("path") and not stats:
+        return None
+    return memo
 
 
 def task_fit(tok: TaskSpec, bench: TaskSpec, data: dict, out_dir: str) -> dict | None:
@@ -344,6 +407,7 @@ def run(cfg: RunConfig) -> RunSummary:
 
     tok_specs: dict[str, TaskSpec] = {}
     pending: dict[Any, tuple] = {}  # ref -> (kind, payload)
+    prepared_from_memo: list[tuple[str, dict]] = []
     for name in all_tok:
         try:
             spec, reg = _tokenizer_spec(name, cfg.tokenizer_options.get(name, {}))
@@ -353,7 +417,11 @@ def run(cfg: RunConfig) -> RunSummary:
             summary.tokenizer_failures.append({"tokenizer": name, "reason": f"paper-only: {reg.paper_only}"})
             continue
         tok_specs[name] = spec
-        pending[engine.submit(task_prepare, spec)] = ("prepare", name, 0)
+        memo = _prepare_memo_load(cache, spec)
+        if memo is not None:
+            prepared_from_memo.append((name, memo))
+        else:
+            pending[engine.submit(task_prepare, spec)] = ("prepare", name, 0)
 
     identities: dict[str, dict] = {}
     tok_keys: dict[str, str] = {}
@@ -446,6 +514,11 @@ def run(cfg: RunConfig) -> RunSummary:
                 code_version=code, device=dev, seconds=seconds,
                 extra={k: v for k, v in m.extra.items() if k != "text_space"}).to_dict())
 
+    for name, memo in prepared_from_memo:
+        identities[name], tok_keys[name] = memo["identity"], memo["cache_key"]
+        summary.identities[name] = memo["identity"]
+        plan(name)
+
     while pending:
         ready, _ = engine.wait(list(pending))
         ref = ready[0]
@@ -464,6 +537,7 @@ def run(cfg: RunConfig) -> RunSummary:
                 continue
             identities[name], tok_keys[name] = value["identity"], value["cache_key"]
             summary.identities[name] = value["identity"]
+            _atomic_json(cache / "prepared" / f"{_prepare_memo_key(tok_specs[name])}.json", value)
             plan(name)
         elif kind == "fit":
             name, bname, fit_file = payload

@@ -86,3 +86,21 @@ class CountingBenchmark(Benchmark):
         return [Metric("sum", float(sum(vals)), len(vals)), Metric("count", float(len(vals)), len(vals))]
 
 
+
+
+class FileGainTokenizer(ScaleTokenizer):
+    """ScaleTokenizer whose gain is read from a 'weights' file (a checkpoint on disk)."""
+
+    def __init__(self, name: str = "fake-file", path: str = ""):
+        self.path = path
+        super().__init__(name, float(Path(path).read_text()))
+
+    @property
+    def checkpoint(self) -> Checkpoint:
+        from adapters.base import sha256_of
+
+        return Checkpoint("local-weights", self.path, sha256_of(self.path))
+
+
+def build_file_gain(name: str, path: str) -> FileGainTokenizer:
+    return FileGainTokenizer(name, path)

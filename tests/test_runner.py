@@ -246,3 +246,28 @@ def test_fit_state_reaches_every_shard_and_a_none_fit_still_reduces(fakes, tmp_p
     assert _values(s1)[("fake-scale", "sum")] == pytest.approx(13.5)
     s2 = run(_cfg(tmp_path, benchmark_options=opts))          # from the cache (fit and shards)
     assert _values(s2) == _values(s1) and s2.shards_run == 0
+
+
+def test_prepare_memo_skips_loading_until_the_checkpoint_changes(fakes, monkeypatch, tmp_path):
+    """A re-run reuses the memoised tokenizer identity (no prepare task); changing the checkpoint file invalidates
+    it, so the new weights are used and their shards recomputed."""
+    import benchmarks.runner as runner_mod
+
+    w = tmp_path / "weights.txt"
+    w.write_text("0.5")
+    monkeypatch.setitem(REGISTRY, "fake-file",
+                        TokenizerSpec("fake-file", "runner_fakes:build_file_gain", {"path": str(w)}, "pyratok"))
+    calls = []
+    real = runner_mod.task_prepare
+    monkeypatch.setattr(runner_mod, "task_prepare", lambda spec: calls.append(spec.name) or real(spec))
+    runner_mod._WORKER_OBJECTS.clear()
+    s1 = run(_cfg(tmp_path, tokenizers=["fake-file"]))
+    assert calls == ["fake-file"] and _values(s1)[("fake-file", "sum")] == pytest.approx(7.5)
+    s2 = run(_cfg(tmp_path, tokenizers=["fake-file"]))
+    assert calls == ["fake-file"] and s2.shards_run == 0            # memo hit: nothing loaded, all cached
+    time.sleep(0.01)
+    w.write_text("0.25")
+    runner_mod._WORKER_OBJECTS.clear()
+    s3 = run(_cfg(tmp_path, tokenizers=["fake-file"]))
+    assert calls == ["fake-file", "fake-file"] and s3.shards_run == 3
+    assert _values(s3)[("fake-file", "sum")] == pytest.approx(3.75)

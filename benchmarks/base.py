@@ -184,6 +184,10 @@ class Benchmark(ABC):
     def shards(self, data: DataSource) -> list[Shard]:
         """Split the evaluation set into shards (stable order: same data -> same shards)."""
 
+    def shard_cost(self, shard: Shard) -> float:
+        """Relative cost of a shard (the runner starts expensive shards first); default: its number of samples."""
+        return float(len(shard.items))
+
     def fit(self, tokenizer, data: DataSource, out_dir: Path) -> dict | None:
         """Optional cross-shard preparation (probe, prior) written under ``out_dir``; returns JSON-able state passed
         to every ``run_shard``/``reduce``. The runner caches it like a shard."""

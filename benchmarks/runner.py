@@ -431,6 +431,7 @@ def run(cfg: RunConfig) -> RunSummary:
 
     def plan(name: str):
         ident = identities[name]
+        to_submit: list[tuple[float, str, int]] = []
         for bname, b in benches.items():
             if name not in wanted[bname]:
                 continue
@@ -466,8 +467,11 @@ def run(cfg: RunConfig) -> RunSummary:
                 else:
                     progress.add(1)
                     if st["fit_ref"] is None:
-                        submit_shard(name, bname, sh.index)
+                        to_submit.append((b.shard_cost(sh), bname, sh.index))
             maybe_reduce(name, bname)
+        # longest first: a long task started last would leave the other workers idle at the end
+        for _, bname, index in sorted(to_submit, key=lambda x: -x[0]):
+            submit_shard(name, bname, index)
 
     def submit_shard(name, bname, index, attempt=0):
         st = state[(name, bname)]

@@ -52,6 +52,10 @@ class TokenizerEfficiency(Benchmark):
     def locate(self, data_root, synthetic_root) -> DataSource:
         return DataSource("none", "synthetic", "a seeded synthetic clip (latency does not need real data)")
 
+    def shard_cost(self, shard: Shard) -> float:
+        # warmup + repeats full encode+decode passes of a 25x256x256 clip: far more than a shard of small clips
+        return 50.0 * (self.protocol["warmup"] + self.protocol["repeats"])
+
     def shards(self, data: DataSource) -> list[Shard]:
         return [Shard(0, 1, ("latency",), ())]
 

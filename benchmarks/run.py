@@ -137,9 +137,14 @@ def main(argv=None) -> int:
           f"{len(written)} table/figure files; {time.time() - t0:.1f} s")
     for f in s["tokenizer_failures"]:
         print(f"[run] tokenizer unavailable: {f['tokenizer']}: {f['reason'].splitlines()[0]}")
+    for f in s["data_unavailable"]:
+        print(f"[run] benchmark skipped, no data: {f['reason']}")
     for f in s["task_failures"]:
         print(f"[run] task failed: {f['benchmark']} x {f['tokenizer']} ({f['stage']}): "
               f"{f['error'].splitlines()[0]}")
+    if s["data_unavailable"] and len(s["data_unavailable"]) == len(benchmarks):
+        print("[run] no benchmark had its data: nothing was run", file=sys.stderr)
+        return 2
     return 1 if s["task_failures"] else 0
 
 

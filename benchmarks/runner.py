@@ -140,6 +140,7 @@ class RunSummary:
     task_failures: list[dict] = field(default_factory=list)     # tasks that failed after all retries
     tokenizer_failures: list[dict] = field(default_factory=list)
     not_applicable: list[dict] = field(default_factory=list)
+    data_unavailable: list[dict] = field(default_factory=list)   # benchmarks whose dataset was not found
     identities: dict = field(default_factory=dict)               # tokenizer -> identity (tables' identity columns)
     shards_total: int = 0
     shards_cached: int = 0
@@ -152,6 +153,7 @@ class RunSummary:
                                               "seconds")} | {
             "n_records": len(self.records), "n_sample_failures": len(self.failures),
             "task_failures": self.task_failures, "tokenizer_failures": self.tokenizer_failures,
+            "data_unavailable": self.data_unavailable,
             "not_applicable": self.not_applicable}
 
 
@@ -392,7 +394,12 @@ def run(cfg: RunConfig) -> RunSummary:
         if cfg.data_root is None and synthetic_root is None:
             synthetic_root = ensure_synthetic([x.dataset for x in benches.values()], cfg.synthetic_scale,
                                               cfg.synthetic_seed, log=log)
-        sources[bname] = b.locate(Path(cfg.data_root) if cfg.data_root else None, synthetic_root)
+        try:
+            sources[bname] = b.locate(Path(cfg.data_root) if cfg.data_root else None, synthetic_root)
+        except (FileNotFoundError, ValueError) as err:  # e.g. --data-root holds only some of the datasets
+            summary.data_unavailable.append({"benchmark": bname, "reason": str(err)})
+            log(f"[runner] {bname} skipped: {err}")
+    benches = {k: v for k, v in benches.items() if k in sources}
 
     # which tokenizers run which benchmark
     wanted: dict[str, list[str]] = {}

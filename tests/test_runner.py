@@ -271,3 +271,21 @@ def test_prepare_memo_skips_loading_until_the_checkpoint_changes(fakes, monkeypa
     s3 = run(_cfg(tmp_path, tokenizers=["fake-file"]))
     assert calls == ["fake-file", "fake-file"] and s3.shards_run == 3
     assert _values(s3)[("fake-file", "sum")] == pytest.approx(3.75)
+
+
+def test_missing_dataset_skips_that_benchmark_with_the_reason(fakes, tmp_path):
+    """--data-root with only some datasets: the others are skipped and named, the rest still runs."""
+    s = run(_cfg(tmp_path, benchmarks=["webvid-recon", "fake-counting"], data_root=str(tmp_path / "nothing")))
+    assert [d["benchmark"] for d in s.data_unavailable] == ["webvid-recon"]
+    assert "no dataset folder" in s.data_unavailable[0]["reason"]
+    assert _values(s)[("fake-scale", "sum")] == pytest.approx(7.5)
+
+
+def test_cli_exits_2_when_no_benchmark_has_data(tmp_path, capsys):
+    from benchmarks.run import main
+
+    code = main(["--suite", "webvid-recon", "--tokenizers", "pyratok-tiny:init=random", "--engine", "inline",
+                 "--data-root", str(tmp_path / "nothing"), "--out", str(tmp_path / "out"), "--cache",
+                 str(tmp_path / "c"), "--no-progress"])
+    out = capsys.readouterr()
+    assert code == 2 and "no dataset folder" in out.out and "nothing was run" in out.err

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from .base import Tokenizer
 
 __all__ = ["TokenizerSpec", "REGISTRY", "register", "list_tokenizers", "build_tokenizer", "parse_tokenizer_spec",
-           "UnknownTokenizer", "DEFAULT_TOKENIZERS", "tokenizer_groups"]
+           "UnknownTokenizer", "DEFAULT_TOKENIZERS"]
 
 
 class UnknownTokenizer(KeyError):
@@ -104,14 +104,6 @@ BENCHMARK_EXTRA_TOKENIZERS = {"thumos14-tal": LOSS_ABLATIONS, "activitynet-tal":
                               "mvbench-qa": LOSS_ABLATIONS}
 
 
-def tokenizer_groups() -> dict[str, list[str]]:
-    """Names by family (for --tokenizers family:<name>)."""
-    out: dict[str, list[str]] = {}
-    for spec in REGISTRY.values():
-        out.setdefault(spec.family, []).append(spec.name)
-    return out
-
-
 def list_tokenizers(include_paper_only: bool = True) -> list[str]:
     return sorted(n for n, s in REGISTRY.items() if include_paper_only or not s.paper_only)
 
@@ -156,7 +148,7 @@ def get_spec(name: str) -> TokenizerSpec:
 
 def build_tokenizer(name: str, **options) -> Tokenizer:
     """Import the adapter module and build the tokenizer. Raises :class:`UnknownTokenizer` listing the valid names,
-    or ``NotImplementedError`` with the reason for a paper-only entry."""
+    or :class:`~adapters.base.NotSupported` with the reason for a paper-only entry."""
     if ":" in name and not options:
         name, options = parse_tokenizer_spec(name)
     spec = get_spec(name)

@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DataSource", "Shard", "ShardResult", "Metric", "Benchmark", "SampleFailureRecord", "REPO", "realdata_root",
+__all__ = ["DataSource", "Shard", "ShardResult", "Metric", "Benchmark", "REPO", "realdata_root",
            "DATA_ORIGINS", "chunk"]
 
 REPO = Path(__file__).resolve().parents[1]
@@ -75,13 +75,6 @@ class Shard:
 
     def to_dict(self) -> dict:
         return {"index": self.index, "count": self.count, "items": list(self.items), "files": list(self.files)}
-
-
-@dataclass
-class SampleFailureRecord:
-    sample: Any
-    reason: str
-    file: str | None = None
 
 
 @dataclass

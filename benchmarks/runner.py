@@ -434,7 +434,7 @@ def run(cfg: RunConfig) -> RunSummary:
     tok_keys: dict[str, str] = {}
     # per (tok, bench) state
     state: dict[tuple[str, str], dict] = {}
-    progress = _Progress(cfg.progress, log)
+    progress = _Progress(cfg.progress)
 
     def plan(name: str):
         ident = identities[name]
@@ -633,7 +633,7 @@ def _short_tb(err: BaseException) -> str:
 class _Progress:
     """A live progress bar over tasks that actually run (cached shards are not counted)."""
 
-    def __init__(self, enabled: bool, log):
+    def __init__(self, enabled: bool):
         self.total = 0
         self.bar = None
         self.enabled = enabled

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import io
+from abc import abstractmethod
 from pathlib import Path
 
 import numpy as np
@@ -70,8 +71,9 @@ class _Reconstruction(Benchmark):
     requires = ("decode",)
     shard_size = 8
 
+    @abstractmethod
     def _load(self, data: DataSource, item) -> tuple[torch.Tensor, str, str]:
-        raise NotImplementedError
+        """One sample -> ((1, 3, T, H, W) in [-1, 1], caption, file path)."""
 
     def _shards(self, items: list[tuple]) -> list[Shard]:
         """(sample id, file) pairs -> shards of ``shard_size`` (the first ``max_samples`` when set)."""

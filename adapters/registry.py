@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from .base import Tokenizer
 
 __all__ = ["TokenizerSpec", "REGISTRY", "register", "list_tokenizers", "build_tokenizer", "parse_tokenizer_spec",
-           "UnknownTokenizer", "DEFAULT_TOKENIZERS"]
+           "UnknownTokenizer"]
 
 
 class UnknownTokenizer(KeyError):
@@ -90,19 +90,6 @@ for _name, _codec, _desc in (("h264", "libx264", "H.264/AVC (libx264)"), ("hevc"
 register("vvc", "adapters.codecs:build", "codec", "H.266/VVC",
          paper_only="PyAV's FFmpeg build has no VVC encoder (libvvenc); the VVC row of Table 7 stays paper-reported",
          codec="libvvenc")
-
-# the embedded default of `python -m benchmarks.run`: everything that runs here
-DEFAULT_TOKENIZERS = ("pyratok-tiny", "wan2.2-vae", "wan2.1-vae", "cogvideox-vae", "mochi-vae", "svd-vae",
-                      "quant-vq", "quant-gvq", "quant-lfq", "quant-rvq", "quant-fsq", "h264", "hevc", "av1", "vp9")
-
-
-# loss ablations (Tables 6 and 10): trained here with the same data and budget as pyratok-tiny
-LOSS_ABLATIONS = ("pyratok-tiny-wo-drift", "pyratok-tiny-wo-ar", "pyratok-tiny-wo-drift-ar",
-                  "pyratok-tiny-wo-text-alignment", "pyratok-tiny-wo-commitment", "pyratok-tiny-wo-text-codebook")
-# extra tokenizers a benchmark runs by default beside DEFAULT_TOKENIZERS (the ablation tables it feeds)
-BENCHMARK_EXTRA_TOKENIZERS = {"thumos14-tal": LOSS_ABLATIONS, "activitynet-tal": LOSS_ABLATIONS,
-                              "mvbench-qa": LOSS_ABLATIONS}
-
 
 def list_tokenizers(include_paper_only: bool = True) -> list[str]:
     return sorted(n for n, s in REGISTRY.items() if include_paper_only or not s.paper_only)

@@ -367,7 +367,7 @@ def _tokenizer_spec(name: str, options: dict) -> TaskSpec:
 
 def run(cfg: RunConfig) -> RunSummary:
     """Run the task graph; returns the summary with all result records (cached shards included)."""
-    from adapters.registry import BENCHMARK_EXTRA_TOKENIZERS, DEFAULT_TOKENIZERS
+    from benchmarks.matrix import default_tokenizers_for
     from benchmarks.base import Metric, ShardResult
     from benchmarks.records import ResultRecord, code_version, device_description
     from benchmarks.registry import BENCHMARKS, build_benchmark
@@ -404,8 +404,7 @@ def run(cfg: RunConfig) -> RunSummary:
     # which tokenizers run which benchmark
     wanted: dict[str, list[str]] = {}
     for bname, b in benches.items():
-        names = list(cfg.tokenizers) if cfg.tokenizers else (
-            b.default_tokenizers() or list(DEFAULT_TOKENIZERS) + list(BENCHMARK_EXTRA_TOKENIZERS.get(bname, ())))
+        names = list(cfg.tokenizers) if cfg.tokenizers else default_tokenizers_for(bname, b)
         wanted[bname] = names
     all_tok = list(dict.fromkeys(n for names in wanted.values() for n in names))
 

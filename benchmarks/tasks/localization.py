@@ -678,7 +678,8 @@ FIGURES = [figure16_localization]
 def _measured_rows() -> tuple[MeasuredRow, ...]:
     """PyraTok-tiny and every default tokenizer with features (codecs have none; non-aligned ones get probe
     cells only)."""
-    from adapters.registry import DEFAULT_TOKENIZERS, REGISTRY
+    from adapters.registry import REGISTRY
+    from benchmarks.matrix import DEFAULT_TOKENIZERS
 
     rows = [MeasuredRow("pyratok-tiny", "PyraTok (tiny, trained here)")]
     return tuple(rows + [MeasuredRow(n, n) for n in DEFAULT_TOKENIZERS

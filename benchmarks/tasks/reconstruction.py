@@ -192,7 +192,8 @@ class CocoReconstruction(_Reconstruction):
 def _recon_defaults() -> list[str]:
     """Every default tokenizer but the codecs (they are compared at matched bpp in Table 7), plus the Table 6
     ablations."""
-    from adapters.registry import DEFAULT_TOKENIZERS, REGISTRY
+    from adapters.registry import REGISTRY
+    from benchmarks.matrix import DEFAULT_TOKENIZERS
 
     return [n for n in DEFAULT_TOKENIZERS if REGISTRY[n].family != "codec"] + TABLE6_TOKENIZERS
 

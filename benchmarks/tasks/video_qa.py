@@ -766,7 +766,8 @@ class MVBenchQA(Benchmark):
 
 # ---------------------------------------------------------------------------------------------------- tables
 def _understanding_rows() -> tuple[MeasuredRow, ...]:
-    from adapters.registry import DEFAULT_TOKENIZERS, REGISTRY
+    from adapters.registry import REGISTRY
+    from benchmarks.matrix import DEFAULT_TOKENIZERS
 
     rows = [MeasuredRow("pyratok-tiny", "PyraTok (tiny, trained here)")]
     rows += [MeasuredRow(n, n) for n in DEFAULT_TOKENIZERS

@@ -111,7 +111,11 @@ class TaskSpec:
 
         module_name, _, attr = self.target.partition(":")
         obj = getattr(importlib.import_module(module_name), attr)
-        return obj(name=self.name, **self.options) if self.role == "tokenizer" else obj(**self.options)
+        if self.role != "tokenizer":
+            return obj(**self.options)
+        from benchmarks.provisioning import provide
+
+        return obj(name=self.name, **provide(self.name, self.options))
 
 
 @dataclass

@@ -11,15 +11,17 @@ Conventions
 * Frame ``i`` of a video is the ``i``-th frame in presentation order, counted from the stream's first frame. After a
   seek the index of a decoded frame is recovered from its timestamp, ``round((pts - start) * time_base * fps)``,
   which is exact for the constant-frame-rate files every benchmark here ships (tests check it against a plain
-  sequential decode on real mp4 and avi clips). Files whose frames carry no timestamps are decoded sequentially.
+  sequential decode on real mp4 and avi clips, and on mp4, mkv, webm, avi, flv, mpg, ts, 3gp, mov and ogv files
+  written by PyAV). Files whose frames carry no timestamps are decoded sequentially.
 * Resizing uses PIL bicubic resampling, which low-pass filters when downsampling (antialiasing): the reference
   video-tokenizer pipelines resize with antialiased bilinear/bicubic filters, and a non-antialiased resize would
   alias fine texture into the reconstruction metrics.
 * Images are read in stored pixel order; EXIF orientation is *not* applied, because COCO/YouTube-VIS annotations
   are given in stored pixel coordinates.
 
-Any file that cannot be decoded (missing, empty, garbage, truncated, no video stream, no frames) or a frame index
-outside the clip raises :class:`~pyratok.data.errors.SampleDecodeError` naming the file and the reason, so
+Any file that cannot be decoded (missing, empty, garbage, truncated, no video stream, no frames, a stream the
+installed FFmpeg cannot decode) or a frame index outside the clip raises :class:`~pyratok.data.errors.SampleDecodeError`
+naming the file and the reason (for demux and decode failures also the codec and container), so
 a benchmark reader can record it as a ``SampleFailure`` and carry on.
 """
 from __future__ import annotations
@@ -116,9 +118,21 @@ def _stream_start(stream) -> int:
     return int(stream.start_time) if stream.start_time is not None else 0
 
 
+def _describe(container, stream) -> str:
+    """``"codec flv1, container flv"``: the codec as ffprobe names it, for error messages."""
+    try:
+        codec = stream.codec_context.codec.canonical_name
+    except Exception:  # no decoder for this codec id in the installed FFmpeg
+        codec = getattr(stream, "codec_tag", None) or "unknown"
+    return f"codec {codec}, container {container.format.name}"
+
+
 def _count_packets(container, stream) -> int:
-    """Exact frame count by demuxing (no decoding): one video packet carries one frame."""
-    container.seek(0)
+    """Exact frame count by demuxing (no decoding) from a freshly opened ``container``: one packet, one frame.
+
+    No seek to the start first: the container is already there, and FFmpeg refuses a seek to t=0 with EPERM on
+    files without a seek index whose first keyframe comes after t=0 (FLV with an audio track or a late start).
+    """
     n = 0
     for packet in container.demux(stream):
         if packet.size > 0:  # the demuxer ends with an empty flush packet
@@ -147,7 +161,9 @@ def probe_video(path: str | Path, count_frames: bool = False) -> VideoInfo:
             try:
                 counted = _count_packets(container, stream)
             except Exception as err:
-                raise SampleDecodeError(path, f"cannot demux video packets ({type(err).__name__}: {err})") from err
+                raise SampleDecodeError(
+                    path, f"cannot demux video packets ({_describe(container, stream)}; {type(err).__name__}: {err})"
+                ) from err
             num_frames = counted if (count_frames or counted > 0) else int(round(duration * fps))
         width, height = int(stream.codec_context.width), int(stream.codec_context.height)
     finally:
@@ -374,8 +390,12 @@ def read_clip(
     return read_frames(path, indices, size=size, resize_mode=resize_mode, crop=crop)
 
 
-def _decode_error(path, err: Exception) -> SampleDecodeError:
-    return SampleDecodeError(path, f"decoding failed ({type(err).__name__}: {err}); file corrupt or truncated")
+def _decode_error(path, container, stream, err: Exception) -> SampleDecodeError:
+    return SampleDecodeError(
+        path,
+        f"decoding failed ({_describe(container, stream)}; {type(err).__name__}: {err}); "
+        "file corrupt or truncated, or a codec the installed FFmpeg cannot decode",
+    )
 
 
 def _decode_all(path, container, stream) -> np.ndarray:
@@ -384,7 +404,7 @@ def _decode_all(path, container, stream) -> np.ndarray:
         for frame in container.decode(stream):
             frames.append(frame.to_ndarray(format="rgb24"))
     except Exception as err:
-        raise _decode_error(path, err) from err
+        raise _decode_error(path, container, stream, err) from err
     if not frames:
         raise SampleDecodeError(path, "no frame could be decoded (zero-length clip or corrupt stream)")
     return np.stack(frames)
@@ -393,8 +413,12 @@ def _decode_all(path, container, stream) -> np.ndarray:
 def _decode_indices(path, container, stream, wanted: list[int], fps: float) -> dict[int, np.ndarray]:
     """Decode the sorted unique frame indices ``wanted``; returns {index: (H, W, 3) uint8}.
 
-    Works in passes: each pass seeks (to the start, or to the keyframe before the next wanted frame when it is far
-    away), decodes forward collecting wanted frames, and stops once the next wanted frame is far ahead again.
+    Works in passes: each pass seeks to the keyframe before the next wanted frame when it is far away (or starts
+    from the first frame), decodes forward collecting wanted frames, and stops once the next wanted frame is far
+    ahead again. Going back to the first frame reopens the file rather than seeking: demuxers without a seek index
+    disagree on what "seek to the start" means (FLV refuses a timestamp before its first keyframe, MPEG-TS
+    compares the target with decode timestamps and lands past the only keyframe), while a fresh open is always
+    at the first packet. ``container`` stays owned (and closed) by the caller.
     """
     tb = stream.time_base
     start = _stream_start(stream)
@@ -404,6 +428,8 @@ def _decode_indices(path, container, stream, wanted: list[int], fps: float) -> d
     k = 0
     last = -1
     primed = False
+    fresh = True  # nothing read yet: the container is at the start, so a from-start pass needs no seek
+    reopened = None  # the container opened here to go back to the start (closed here)
     try:
         while k < len(wanted):
             target = wanted[k]
@@ -412,12 +438,19 @@ def _decode_indices(path, container, stream, wanted: list[int], fps: float) -> d
                 # Prime the decoder with the stream's first packet before jumping: H.264 decoders learn encoder
                 # quirks (e.g. the x264 build, whose 4:4:4 bug workaround FFmpeg applies) from an SEI carried
                 # only there; decoding a later IDR frame without it returns garbage (seen on real x264 files).
-                container.seek(start, stream=stream, backward=True, any_frame=False)
+                # This is the first pass, so the freshly opened container is still at that first packet.
                 next(container.decode(stream), None)
             primed = True
-            # Aim half a frame early so that rounding never lands the seek after the target.
-            seek_pts = start if from_start else max(start, start + int(math.floor((target - 0.5) / fps / float(tb))))
-            container.seek(seek_pts, stream=stream, backward=True, any_frame=False)
+            if from_start and not fresh:
+                if reopened is not None:
+                    reopened.close()
+                reopened, stream = _open(path)
+                container = reopened
+            elif not from_start:
+                # Aim half a frame early so that rounding never lands the seek after the target.
+                seek_pts = max(start, start + int(math.floor((target - 0.5) / fps / float(tb))))
+                container.seek(seek_pts, stream=stream, backward=True, any_frame=False)
+            fresh = False
             status = "ended"
             first = True
             prev = -1
@@ -454,7 +487,10 @@ def _decode_indices(path, container, stream, wanted: list[int], fps: float) -> d
                     break
             if status == "untrusted":
                 sequential = True
-            elif status == "overshoot":
+            elif status == "overshoot" or (status == "ended" and first and not from_start):
+                # A seek past the target, or one that yields no frame at all before the end (MPEG-TS seeks by
+                # timestamp, not to a keyframe, so a long-GOP H.264 stream can land where nothing decodes):
+                # decode from the start instead.
                 force_start = True
             elif status == "ended":
                 raise SampleDecodeError(
@@ -465,7 +501,10 @@ def _decode_indices(path, container, stream, wanted: list[int], fps: float) -> d
     except SampleDecodeError:
         raise
     except Exception as err:
-        raise _decode_error(path, err) from err
+        raise _decode_error(path, container, stream, err) from err
+    finally:
+        if reopened is not None:
+            reopened.close()
     return out
 
 

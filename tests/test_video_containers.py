@@ -176,4 +176,4 @@ def test_undecodable_stream_error_names_file_and_codec(tmp_path):
         read_frames(bad)
     msg = str(err.value)
     assert err.value.file == str(bad) and str(bad) in msg
-    assert "mjpeg" in msg and "avi" in msg
+    assert "codec mjpeg" in msg and "container avi" in msg  # "avi" alone would match the file name

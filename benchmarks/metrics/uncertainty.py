@@ -117,6 +117,8 @@ def bootstrap_ci(values: Sequence[Any], statistic: Callable[[list], float] | Non
 
     ``values``: per-sample numbers (``statistic`` None: the mean, vectorised) or any per-sample items (then
     ``statistic(list_of_items) -> float`` is called on every resample, items in resampled order, repeats kept).
+    A set-level statistic that matches items by id (an mAP joining predictions to ground truth per video) must
+    key each item by its position in the list it gets, so that a sample drawn twice counts as two videos.
     Raises ValueError for fewer than 2 samples, a non-finite number, or a statistic that returns one."""
     n = len(values)
     _check(n, level, n_boot, "bootstrap_ci")

@@ -27,6 +27,10 @@ aspect ratio: for ``h = H, H-1, ..., 1``, ``w = max(1, round(h W / H))``; the fi
 (0.0527 bpp); a target below one value per channel per frame (``bpp < 24 / (H W)``) cannot be met: the clip is coded
 at ``1 x 1`` and ``Encoding.extras["target_met"]`` says so (the extras mirror :class:`adapters.codecs.CodecTokenizer`'s,
 so a benchmark can treat both alike). ``encode(..., bpp=)`` overrides the built-in target per call, as for codecs.
+The built-in target is a number or ``"match:<tokenizer>"``: the rate of that discrete tokenizer on a clip of the
+geometry being coded (its architecture built with ``init="random"`` where its factory has that option: token counts do
+not depend on weights; one zero clip trimmed/cropped to the tokenizer's input constraints, ``bits / (T' H' W')``), so
+one registry entry is "bicubic at PyraTok's rate" on every benchmark (0.0735 bpp at 17x64x64, 0.25 at 1x64x64).
 
 Random features are a pure function of ``(seed, level, clip content)`` and text embeddings of ``(seed, text)``
 (sha256 of those -> a torch generator seed), so a null draw is independent of batch composition, shard order and
@@ -141,32 +145,75 @@ class MeanColourReference(_ImageReference):
 
 
 class BicubicReference(_ImageReference):
-    """Bicubic downsample -> 8-bit RGB -> bicubic upsample, at the largest grid within ``target_bpp``
-    (:func:`bicubic_grid`). ``target_bpp`` may be None when every call passes ``encode(..., bpp=)``."""
+    """Bicubic downsample -> 8-bit RGB -> bicubic upsample, at the largest grid within the target bpp
+    (:func:`bicubic_grid`). ``bpp``: a number, ``"match:<tokenizer>"`` (resolved per clip geometry), or None when
+    every call passes ``encode(..., bpp=)``."""
 
     description = "bicubic downsample to an 8-bit RGB grid within the target bpp, bicubic upsample"
 
-    def __init__(self, name: str, bpp: float | None = None):
+    def __init__(self, name: str, bpp: float | str | None = None):
         super().__init__(name)
-        if bpp is not None and not float(bpp) > 0:
-            raise ValueError(f"{name}: bpp must be positive, got {bpp}")
-        self.target_bpp = None if bpp is None else float(bpp)
+        self.match: str | None = None
+        self.target_bpp: float | None = None
+        if isinstance(bpp, str):
+            if not (bpp.startswith("match:") and bpp[6:].strip()):
+                raise ValueError(f"{name}: bpp must be a positive number or 'match:<tokenizer>', got {bpp!r}")
+            self.match = bpp[6:].strip()
+        elif bpp is not None:
+            if isinstance(bpp, bool) or not float(bpp) > 0:
+                raise ValueError(f"{name}: bpp must be positive, got {bpp}")
+            self.target_bpp = float(bpp)
+        self._matched: dict[tuple[int, int, int], float] = {}
 
     def config(self) -> dict:
-        return {"bpp": self.target_bpp, "bits_per_value": BITS_PER_VALUE, "resample": "bicubic (antialiased down)"}
+        return {"bpp": f"match:{self.match}" if self.match else self.target_bpp, "bits_per_value": BITS_PER_VALUE,
+                "resample": "bicubic (antialiased down)"}
+
+    def matched_bpp(self, frames: int, height: int, width: int) -> float:
+        """Bits per pixel of the ``match`` tokenizer on a ``frames x height x width`` clip (see the module
+        docstring); cached per geometry."""
+        key = (int(frames), int(height), int(width))
+        if key not in self._matched:
+            from .registry import build_tokenizer
+
+            try:
+                tok = build_tokenizer(self.match, init="random")
+            except TypeError as err:        # a factory without an init option: build it as registered
+                if "unknown option" not in str(err) and "unexpected keyword" not in str(err):
+                    raise
+                tok = build_tokenizer(self.match)
+            if tok.kind != "discrete":
+                raise ValueError(f"{self.name}: bpp 'match:{self.match}' needs a discrete tokenizer (fixed tokens x "
+                                 f"log2(vocab) bits); {self.match} is {tok.kind}")
+            c = tok.input_constraints
+            m = c.hw_multiple
+            t, h, w = c.valid_frames(key[0]), key[1] // m * m, key[2] // m * m
+            if not (h and w):
+                raise ValueError(f"{self.name}: a {key[1]}x{key[2]} frame is smaller than {self.match}'s spatial "
+                                 f"multiple {m}")
+            with torch.no_grad():
+                bits = float(tok.bits(tok.encode(torch.zeros(1, 3, t, h, w)))[0])
+            self._matched[key] = bits / (t * h * w)
+        return self._matched[key]
 
     @torch.no_grad()
     def encode(self, video: Tensor, texts: list[str] | None = None, *, bpp: float | None = None) -> Encoding:
         """``(B, 3, T, H, W)`` in [-1, 1] -> reconstruction from the ``(B, 3, T, h, w)`` 8-bit grid; ``bits``
-        ``(B,)`` = ``24 T h w``. ``extras``: ``grid`` (h, w), ``target_bpp``, per clip ``bpp``, ``target_met``,
+        ``(B,)`` = ``24 T h w``. ``extras``: ``grid`` (h, w), ``target_bpp``, ``target_rule``, per clip ``bpp``,
+        ``target_met``,
         ``within_tolerance`` (= target_met: the grid is the best fit by construction), ``quality`` (= h),
         ``quality_option`` ("grid height"), ``rate``."""
         self._check(video)
-        target = self.target_bpp if bpp is None else float(bpp)
-        if target is None:
-            raise ValueError(f"{self.name}: no target bits per pixel; build it with bpp=... or pass "
-                             "encode(video, bpp=...)")
         B, C, T, H, W = video.shape
+        if bpp is not None:
+            target, rule = float(bpp), "bpp passed to encode"
+        elif self.match:
+            target, rule = self.matched_bpp(T, H, W), f"match:{self.match} at {T}x{H}x{W}"
+        elif self.target_bpp is not None:
+            target, rule = self.target_bpp, "the bpp option"
+        else:
+            raise ValueError(f"{self.name}: no target bits per pixel; build it with bpp=<number> or "
+                             "bpp=match:<tokenizer>, or pass encode(video, bpp=...)")
         h, w, met = bicubic_grid(H, W, target)
         frames = video.float().clamp(-1, 1).permute(0, 2, 1, 3, 4).reshape(B * T, C, H, W)
         small = quantize8(F.interpolate(frames, size=(h, w), mode="bicubic", align_corners=False, antialias=True))
@@ -176,8 +223,8 @@ class BicubicReference(_ImageReference):
         actual = bits / (T * H * W)
         return Encoding(payload=recon, input_shape=tuple(video.shape),
                         bits=torch.full((B,), bits, dtype=torch.float64),
-                        extras={"grid": [h, w], "target_bpp": target, "bpp": [actual] * B, "target_met": [met] * B,
-                                "within_tolerance": [met] * B, "quality": [float(h)] * B,
+                        extras={"grid": [h, w], "target_bpp": target, "target_rule": rule, "bpp": [actual] * B,
+                                "target_met": [met] * B, "within_tolerance": [met] * B, "quality": [float(h)] * B,
                                 "quality_option": "grid height",
                                 "rate": "3 x T x h x w RGB samples x 8 bits (no header, no entropy coding)"})
 
@@ -255,8 +302,9 @@ REFERENCES = {"grey": GreyReference, "mean-colour": MeanColourReference, "bicubi
 
 
 def build(name: str, reference: str, **options) -> ReferenceTokenizer:
-    """Registry factory. ``reference``: ``grey`` | ``mean-colour`` | ``bicubic`` (option ``bpp``) |
-    ``random-features`` (options ``seed``, ``dim``, ``num_levels``, ``t_stride``, ``hw_stride``)."""
+    """Registry factory. ``reference``: ``grey`` | ``mean-colour`` | ``bicubic`` (option ``bpp``: a number or
+    ``match:<tokenizer>``) | ``random-features`` (options ``seed``, ``dim``, ``num_levels``, ``t_stride``,
+    ``hw_stride``)."""
     if reference not in REFERENCES:
         raise ValueError(f"{name}: unknown reference {reference!r}; valid: {sorted(REFERENCES)}")
     cls = REFERENCES[reference]

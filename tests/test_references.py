@@ -79,8 +79,21 @@ def test_bicubic_bits_and_extras_follow_the_grid():
     enc2 = tok.encode(video, bpp=0.034)                        # per-call target, as codecs take it
     assert enc2.extras["grid"] == [2, 2] and float(tok.bits(enc2)[0]) == 24.0 * 17 * 4
     assert build("ref-bicubic", "bicubic").encode(video, bpp=0.001).extras["target_met"] == [False, False]
+    assert enc.extras["target_rule"] == "the bpp option"
     with pytest.raises(ValueError, match="no target bits per pixel"):
         build("ref-bicubic", "bicubic").encode(video)
+
+
+def test_bicubic_matched_to_tiny_pyratok_rate_by_hand():
+    # tiny PyraTok: 4 levels of (1 + (T - 1) // 4) x 4 x 4 tokens x 16 bits at 64x64 (latent stride 4 x 16 x 16)
+    tok = build("ref-bicubic", "bicubic", bpp="match:pyratok-tiny")
+    assert tok.matched_bpp(17, 64, 64) == pytest.approx(4 * 5 * 4 * 4 * 16 / (17 * 64 * 64))   # 0.0735
+    assert tok.matched_bpp(1, 64, 64) == pytest.approx(4 * 1 * 4 * 4 * 16 / (64 * 64))         # 0.25
+    enc = tok.encode(_clip(8, (1, 3, 1, 64, 64)))
+    assert enc.extras["grid"] == [6, 6] and enc.extras["target_rule"] == "match:pyratok-tiny at 1x64x64"
+    assert tok.config()["bpp"] == "match:pyratok-tiny"
+    with pytest.raises(ValueError, match="match:<tokenizer>"):
+        build("ref-bicubic", "bicubic", bpp="pyratok-tiny")
 
 
 def test_bicubic_at_full_rate_is_the_8bit_input_and_error_falls_with_rate():

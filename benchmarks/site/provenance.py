@@ -8,7 +8,8 @@ hidden from the reader.
 from __future__ import annotations
 
 import json
-import math
+
+from benchmarks.results_file import BOUND_PAIRS, INTERVAL_KEYS, finite_number, interval
 
 __all__ = ["interval", "format_interval", "provenance", "is_reference"]
 
@@ -22,44 +23,9 @@ FIELDS = (
     ("code_version", "Code version"), ("device", "Device"), ("seconds", "Seconds"), ("created", "Created"),
     ("note", "Note"),
 )
-_INTERVAL_KEYS = ("ci95", "ci_95", "ci", "interval", "confidence_interval")
-_BOUND_PAIRS = (("ci95_lo", "ci95_hi"), ("ci95_low", "ci95_high"), ("ci_lo", "ci_hi"), ("ci_low", "ci_high"),
-                ("lo", "hi"), ("lower", "upper"))
-_SKIP = {"extra", "table", "tokenizer_family", "tokenizer_kind"} | set(_INTERVAL_KEYS) \
-    | {k for pair in _BOUND_PAIRS for k in pair}
+_SKIP = {"extra", "table", "tokenizer_family", "tokenizer_kind"} | set(INTERVAL_KEYS) \
+    | {k for pair in BOUND_PAIRS for k in pair}
 EXTRA_MAX_CHARS = 300  # the per-split lists in some records run to kilobytes; the site shows a summary
-
-
-def _num(x) -> float | None:
-    if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
-        return None
-    return float(x)
-
-
-def _pair(v) -> tuple[float, float] | None:
-    if isinstance(v, (list, tuple)) and len(v) == 2:
-        lo, hi = _num(v[0]), _num(v[1])
-    elif isinstance(v, dict):
-        lo = next((_num(v[k]) for k in ("lo", "low", "lower") if k in v), None)
-        hi = next((_num(v[k]) for k in ("hi", "high", "upper") if k in v), None)
-    else:
-        return None
-    return (lo, hi) if lo is not None and hi is not None else None
-
-
-def interval(rec: dict) -> tuple[float, float] | None:
-    """The record's 95 % interval as (lo, hi) in the record's own units, or None when it carries none.
-
-    Accepted shapes (top level or in ``extra``): ``ci95: [lo, hi]``, ``ci95: {"lo":..,"hi":..}`` (also
-    low/high, lower/upper; keys ci, interval), or separate ``ci95_lo``/``ci95_hi``-style fields."""
-    for where in (rec, rec.get("extra") if isinstance(rec.get("extra"), dict) else {}):
-        for k in _INTERVAL_KEYS:
-            if k in where and (p := _pair(where[k])) is not None:
-                return p
-        for lo_k, hi_k in _BOUND_PAIRS:
-            if lo_k in where and hi_k in where and (p := _pair([where[lo_k], where[hi_k]])) is not None:
-                return p
-    return None
 
 
 def format_interval(value: float | None, ci: tuple[float, float] | None, decimals: int = 2,
@@ -69,7 +35,7 @@ def format_interval(value: float | None, ci: tuple[float, float] | None, decimal
     if ci is None:
         return ""
     lo, hi = ci[0] * scale, ci[1] * scale
-    v = _num(value)
+    v = finite_number(value)
     if v is not None:
         v *= scale
         half = (hi - lo) / 2

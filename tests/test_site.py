@@ -244,6 +244,72 @@ def test_intervals_reference_rows_and_notes(tmp_path):
     assert provenance_of(tok, ssim[2][0]["data-prov"])["new_field"] == "shown too"
 
 
+def _no_declarations(monkeypatch):
+    import benchmarks.tables.render as render
+
+    def unavailable():
+        raise ImportError("declarations moved")
+
+    monkeypatch.setattr(render, "collect_specs", unavailable)
+
+
+_AMBIGUOUS_MD = """# Table Y: top-1 and mean-class accuracy are equal here
+
+| Method | Numbers | PSNR | Top-1 (%) |
+|---|---|---|---|
+| **Mine** | measured here (synthetic) | 20.00 | 50.0 |
+"""
+_AMBIGUOUS = [_rec("mine", "psnr", 20.0, table="tabley"), _rec("mine", "top1", 0.5, table="tabley"),
+              _rec("mine", "mean_class_accuracy", 0.5, table="tabley")]
+
+
+def test_without_declarations_only_unambiguous_cells_link(tmp_path, monkeypatch):
+    _no_declarations(monkeypatch)
+    out = tmp_path / "site"
+    write_site(RESULTS, out)
+    page = parse(out / "table1.html")
+    t = page.tables["table-main"]
+    col = [c[1] for c in t["head"][0]["cells"]].index(T1_COL)
+    row = next(r for r in t["rows"] if row_label(r) == T1_ROW)
+    prov = provenance_of(page, row["cells"][col][0]["data-prov"])
+    assert (prov["Tokenizer"], prov["Benchmark"], prov["Metric"]) == T1_KEY
+
+    res = tmp_path / "mini"
+    _mini_results(res, _AMBIGUOUS, _AMBIGUOUS_MD)
+    (res / "tables" / "tablex.md").rename(res / "tables" / "tabley.md")
+    write_site(res, tmp_path / "mini-site")
+    cells = parse(tmp_path / "mini-site" / "tabley.html").tables["table-main"]["rows"][0]["cells"]
+    assert "data-prov" in cells[2][0]          # PSNR: one record prints as 20.00
+    assert "data-prov" not in cells[3][0]      # 50.0: top1 or mean_class_accuracy — left unlinked
+
+
+def test_table_csv_naming_the_record_wins(tmp_path, monkeypatch):
+    _no_declarations(monkeypatch)
+    res = tmp_path / "mini"
+    _mini_results(res, _AMBIGUOUS, _AMBIGUOUS_MD)
+    (res / "tables" / "tablex.md").rename(res / "tables" / "tabley.md")
+    (res / "tables" / "tabley.csv").write_text(
+        "row,numbers,column,value,tokenizer,benchmark,metric\n"
+        "Mine,measured here (synthetic),PSNR,20.00,mine,b,psnr\n"
+        "Mine,measured here (synthetic),Top-1 (%),50.0,mine,b,top1\n")
+    write_site(res, tmp_path / "site")
+    page = parse(tmp_path / "site" / "tabley.html")
+    cells = page.tables["table-main"]["rows"][0]["cells"]
+    assert provenance_of(page, cells[3][0]["data-prov"])["Metric"] == "top1"
+
+
+def test_rewrite_removes_only_its_own_stale_pages(tmp_path):
+    res = _mini_results(tmp_path / "results", [_rec("mine", "psnr", 20.0), _rec("old", "psnr", 1.0)], _MINI_MD)
+    out = tmp_path / "site"
+    write_site(res, out)
+    assert (out / "tokenizer-old.html").is_file()
+    (out / "mine.html").write_text("<html>not generated</html>")
+    (res / "records" / "b.jsonl").write_text(json.dumps(_rec("mine", "psnr", 20.0)) + "\n")
+    write_site(res, out)
+    assert not (out / "tokenizer-old.html").exists()
+    assert (out / "mine.html").is_file()
+
+
 def test_bad_inputs_name_the_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="tables"):
         write_site(tmp_path, tmp_path / "site")

@@ -8,7 +8,7 @@ from importlib import resources
 from pathlib import Path
 
 from benchmarks.site.collect import collect
-from benchmarks.site.pages import (overview_page, table_file, table_page, tokenizer_file, tokenizer_names,
+from benchmarks.site.pages import (GENERATOR, overview_page, table_file, table_page, tokenizer_file, tokenizer_names,
                                    tokenizer_page)
 
 __all__ = ["write_site", "ASSETS"]
@@ -32,14 +32,16 @@ def _figure_href(results_dir: Path, out_dir: Path, names: list[str]) -> str:
 def write_site(results_dir: Path, out_dir: Path) -> Path:
     """Write the site for the run in ``results_dir`` into ``out_dir``; returns ``out_dir/index.html``.
 
-    Stale pages of an earlier site (``*.html`` in ``out_dir``) are removed first, so a tokenizer or table that is
-    gone does not linger. Raises FileNotFoundError when ``results_dir/tables`` has no tables, ValueError (naming
+    Stale pages of an earlier site (``*.html`` in ``out_dir`` that this generator wrote, known by their
+    ``generator`` meta tag) are removed first, so a tokenizer or table that is gone does not linger; other files
+    are left alone. Raises FileNotFoundError when ``results_dir/tables`` has no tables, ValueError (naming
     the file) for an unreadable record or JSON file."""
     results_dir, out_dir = Path(results_dir), Path(out_dir)
     site = collect(results_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for old in out_dir.glob("*.html"):
-        old.unlink()
+        if f'<meta name="generator" content="{GENERATOR}">' in old.read_text(encoding="utf-8", errors="replace"):
+            old.unlink()
     (out_dir / "assets").mkdir(exist_ok=True)
     pkg = resources.files("benchmarks.site") / "assets"
     for name in ASSETS:

@@ -6,10 +6,11 @@ header, paper / measured / reference rows, notes, provenance), ``figures/*.png``
 of each tokenizer) and ``run_summary.json``.
 
 A measured table cell is linked to the record it was printed from, so the site can show its interval and
-provenance. The link comes from the table declarations (:func:`benchmarks.tables.render.collect_specs`: column ->
-benchmark + metric, row label -> tokenizer) when they can be imported; otherwise from the numbers themselves: the
-tokenizer whose records of that table reproduce the row's printed values, and per cell the one record of that
-tokenizer whose value prints as the cell does (cells that do not match exactly one record stay unlinked).
+provenance. The link comes, in this order, from ``tables/<key>.csv`` when it names each cell's tokenizer,
+benchmark and metric; from the table declarations (:func:`benchmarks.tables.render.collect_specs`: column ->
+benchmark + metric, row label -> tokenizer) when they can be imported; otherwise from the printed numbers, only
+where they single out one record (see :func:`_from_values`; other cells stay unlinked rather than risk showing
+the wrong provenance).
 """
 from __future__ import annotations
 
@@ -199,31 +200,83 @@ def _from_declarations(tables: list[Table], records: list[dict]) -> str | None:
     return None
 
 
+_SCALES = (1.0, 100.0)  # printed = value (most columns) or value x 100 (% columns)
+
+
 def _from_values(t: Table, records: list[dict]) -> None:
-    cand = [r for r in records if r.get("table") == t.key]
+    """Link measured cells without the table declarations, from the printed numbers alone — only where that is
+    unambiguous, because a wrong provenance is worse than none.
+
+    A row's tokenizer is the one whose records reproduce the most of the row's numbers (a tie links nothing); a
+    column's (benchmark, metric, scale) is the one that reproduces the most rows' numbers given their tokenizers
+    (a tie links nothing). A cell is linked only when the column's record of the row's tokenizer is the *only*
+    record of that tokenizer that prints as the cell (on balanced synthetic data top-1 and mean-class accuracy
+    are often equal: such cells stay unlinked)."""
+    numeric = [r for r in records if isinstance(r.get("value"), (int, float)) and not isinstance(r["value"], bool)]
+    by_tok: dict = {}
+    for r in numeric:
+        by_tok.setdefault(r.get("tokenizer"), []).append(r)
+    rows = [r for r in t.rows if r.kind != "paper"]
+    parsed = {id(r): [cell_number(c.text) for c in r.cells] for r in rows}
+
+    def hits(tok, p):
+        return [(r, s) for r in by_tok.get(tok, []) for s in _SCALES if _prints_as(r["value"], *p, s)]
+
+    def unique_best(counter: Counter):
+        best = counter.most_common(2)
+        return best[0][0] if best and (len(best) == 1 or best[1][1] < best[0][1]) else None
+
+    for row in rows:
+        votes: Counter = Counter()
+        for p in parsed[id(row)]:
+            if p is not None:
+                votes.update({tok for tok in by_tok if hits(tok, p)})
+        row.tokenizer = unique_best(votes)
+    for ci in range(len(t.columns)):
+        keys: Counter = Counter()
+        for row in rows:
+            p = parsed[id(row)][ci] if ci < len(parsed[id(row)]) else None
+            if p is not None and row.tokenizer is not None:
+                keys.update({(r.get("benchmark"), r.get("metric"), s) for r, s in hits(row.tokenizer, p)})
+        key = unique_best(keys)
+        if key is None:
+            continue
+        for row in rows:
+            p = parsed[id(row)][ci] if ci < len(parsed[id(row)]) else None
+            if p is None or row.tokenizer is None:
+                continue
+            found = hits(row.tokenizer, p)
+            if len({id(r) for r, _ in found}) == 1 and (found[0][0].get("benchmark"), found[0][0].get("metric"),
+                                                         found[0][1]) == key:
+                row.cells[ci].record, row.cells[ci].scale = found[0]
+    t.link = "values"
+
+
+def _from_csv(t: Table, path: Path, records: list[dict]) -> bool:
+    """Link through ``tables/<key>.csv`` when it names each cell's record (columns tokenizer, benchmark, metric
+    beside row, column); returns whether it did."""
+    if not path.is_file():
+        return False
+    import csv
+
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows or not {"row", "column", "tokenizer", "benchmark", "metric"} <= set(rows[0]):
+        return False
+    index = {(r.get("tokenizer"), r.get("benchmark"), r.get("metric")): r for r in reversed(records)}
+    where = {(r["row"], r["column"]): r for r in rows}
     for row in t.rows:
         if row.kind == "paper":
             continue
-        parsed = [cell_number(c.text) for c in row.cells]
-        votes: Counter = Counter()
-        for p in parsed:
-            if p is None:
-                continue
-            toks = {r.get("tokenizer") for r in cand for s in (1.0, 100.0) if _prints_as(r.get("value"), *p, s)}
-            votes.update(toks)
-        if not votes:
-            continue
-        row.tokenizer = votes.most_common(1)[0][0]
-        mine = [r for r in cand if r.get("tokenizer") == row.tokenizer]
-        for cell, p in zip(row.cells, parsed):
-            if p is None:
-                continue
-            for s in (1.0, 100.0):
-                hits = [r for r in mine if _prints_as(r.get("value"), *p, s)]
-                if len(hits) == 1:
-                    cell.record, cell.scale = hits[0], s
-                    break
-    t.link = "values"
+        for name, cell in zip(t.columns, row.cells):
+            c = where.get((row.label, name))
+            if c and c.get("tokenizer"):
+                row.tokenizer = row.tokenizer or c["tokenizer"]
+                cell.record = index.get((c["tokenizer"], c["benchmark"], c["metric"]))
+                if cell.record is not None and (p := cell_number(cell.text)):
+                    cell.scale = next((s for s in _SCALES if _prints_as(cell.record.get("value"), *p, s)), 1.0)
+    t.link = "the table's CSV"
+    return True
 
 
 # ------------------------------------------------------------------------------------------------ all
@@ -243,8 +296,9 @@ def collect(results_dir: str | Path) -> SiteData:
         num = re.match(r"(table|figure)(\d+)$", t.key)
         if num and num.group(1) == "figure":
             t.figures = [f for f in figures if f.startswith(f"figure{num.group(2)}_")]
-    why = _from_declarations(tables, records)
-    for t in tables:
+    pending = [t for t in tables if not _from_csv(t, results_dir / "tables" / f"{t.key}.csv", records)]
+    why = _from_declarations(pending, records)
+    for t in pending:
         if not t.link:
             _from_values(t, records)
             if why:

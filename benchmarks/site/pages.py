@@ -18,6 +18,7 @@ from benchmarks.site.provenance import format_interval, interval, is_reference, 
 __all__ = ["overview_page", "table_page", "tokenizer_page", "table_file", "tokenizer_file"]
 
 SITE_TITLE = "PyraTok benchmark leaderboard"
+GENERATOR = "benchmarks.site"  # marks the pages this generator may replace
 
 
 def table_file(key: str) -> str:
@@ -76,6 +77,7 @@ def _layout(site: SiteData, title: str, body: str, prov: _Prov | None, active: s
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="{GENERATOR}">
 <title>{_e(title)} — {SITE_TITLE}</title>
 <link rel="stylesheet" href="assets/site.css">
 </head>

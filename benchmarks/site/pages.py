@@ -103,15 +103,17 @@ they were measured.</footer>
 
 
 def _legend(filters: bool = True) -> str:
-    return ('<p class="legend"><span class="badge paper">paper</span> reported in the paper '
-            '<span class="badge measured">measured</span> this harness (click a value for its provenance) '
-            '<span class="badge reference">reference</span> yardstick computed by the same code on the same data '
-            '<span class="note-mark">*</span> the record has a note (in its provenance) '
-            + ('<span class="filters" role="group" aria-label="Show rows">Show: '
-               '<button type="button" data-filter="all" class="on">all</button>'
-               '<button type="button" data-filter="paper">paper</button>'
-               '<button type="button" data-filter="measured">measured</button></span>' if filters else '')
-            + '</p>')
+    items = ['<span class="badge paper">paper</span> reported in the paper',
+             '<span class="badge measured">measured</span> this harness (click a value for its provenance)',
+             '<span class="badge reference">reference</span> yardstick computed by the same code on the same data',
+             '<span class="note-mark">*</span> the record has a note (in its provenance)']
+    out = "".join(f'<span class="item">{i}</span>' for i in items)
+    if filters:
+        out += ('<span class="filters" role="group" aria-label="Show rows">Show: '
+                '<button type="button" data-filter="all" class="on">all</button>'
+                '<button type="button" data-filter="paper">paper</button>'
+                '<button type="button" data-filter="measured">measured</button></span>')
+    return f'<p class="legend">{out}</p>'
 
 
 def _sort_key(text: str) -> str:

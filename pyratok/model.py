@@ -2,8 +2,9 @@
 
     video (B, 3, T, H, W) in [-1, 1], T = 1 + 4k, texts: list[str]
       -> masking (training only) -> Wan VAE encoder + LoRA -> pyramid F(1..S) and latent posterior
-      -> LaPQ: q(l) = Q_l(q(l-1), F(l), e_t), one shared LFQ codebook -> tokens per level
-      -> codes -> VAE latent -> VAE decoder -> reconstruction
+      -> LaPQ: q(l) = Q_l(q(l-1), F(l), e_t), one shared LFQ codebook -> tokens per level, each level on its own
+         space-time grid (level 1 finest; grids in :mod:`pyratok.lapq`)
+      -> codes brought to the latent grid -> VAE latent -> VAE decoder -> reconstruction
 
 ``encode`` gives the tokens and the continuous features of every level, ``decode`` turns tokens back into video,
 ``forward`` returns the named losses (each switchable, see :mod:`pyratok.losses`) and metrics.
@@ -21,7 +22,8 @@ from .alignment import ARAlignmentConfig, AutoregressiveAlignment
 from .backbones import WanBackbone, WanBackboneConfig
 from .config_utils import ConfigError, from_dict, load_json, to_dict
 from .image_quality import psnr
-from .lapq import LaPQ, LaPQConfig, LaPQOutput
+from .lapq import LaPQ, LaPQConfig, LaPQOutput, token_grid
+from .lapq import bits_per_pixel as _bits_per_pixel
 from .lfq import LFQConfig
 from .losses import LossConfig, codebook_terms, gaussian_kl, reconstruction_terms
 from .masking import MaskingConfig, VideoMasker
@@ -50,27 +52,31 @@ class PyraTokConfig:
     masking: MaskingConfig = field(default_factory=MaskingConfig)
 
     @classmethod
-    def tiny(cls) -> "PyraTokConfig":
-        """CPU configuration: tiny Wan-2.2-architecture VAE (trained here), MiniLM text, tiny Qwen2 LM, K = 16."""
+    def tiny(cls, grid: str = "pyramid") -> "PyraTokConfig":
+        """CPU configuration: tiny Wan-2.2-architecture VAE (trained here), MiniLM text, tiny Qwen2 LM, K = 16.
+
+        ``grid``: LaPQ token grids, "pyramid" (default: own grid per level) or "latent" (the latent-grid ablation).
+        """
         return cls(
             backbone=WanBackboneConfig.tiny(),
             text=TextConfig(name="minilm", max_length=32),
-            lapq=LaPQConfig(num_levels=4, dim=64, num_heads=4, lfq=LFQConfig(num_bits=16)),
+            lapq=LaPQConfig(num_levels=4, dim=64, num_heads=4, grid=grid, lfq=LFQConfig(num_bits=16)),
             alignment=ARAlignmentConfig(num_bits=16, text_dim=384, hidden_size=64, num_layers=2, num_heads=4,
                                         intermediate_size=128, head="bits"),
             masking=MaskingConfig(spatial_patch=8),
         )
 
     @classmethod
-    def paper(cls, vae_path: str | None = None, vlm_path: str | None = None) -> "PyraTokConfig":
+    def paper(cls, vae_path: str | None = None, vlm_path: str | None = None, grid: str = "pyramid") -> "PyraTokConfig":
         """Paper configuration (App. D): Wan 2.2 VAE, Qwen2.5-VL-3B text + AR LM, 4 blocks, K = 16, LoRA 16/32.
 
-        With no paths the model is built with random weights, for shape and speed checks only.
+        With no paths the model is built with random weights, for shape and speed checks only. ``grid`` as in
+        :meth:`tiny` (the pyramid gives Table 8's 1,024 tokens for a 17 x 128 x 128 clip).
         """
         return cls(
             backbone=WanBackboneConfig.paper(pretrained_path=vae_path),
             text=TextConfig(name="qwen2.5-vl" if vlm_path else "minilm", path=vlm_path, max_length=77),
-            lapq=LaPQConfig(num_levels=4, dim=512, num_heads=8, lfq=LFQConfig(num_bits=16)),
+            lapq=LaPQConfig(num_levels=4, dim=512, num_heads=8, grid=grid, lfq=LFQConfig(num_bits=16)),
             alignment=ARAlignmentConfig(num_bits=16, text_dim=2048 if vlm_path else 384, lm_path=vlm_path,
                                         head="index"),
         )
@@ -78,12 +84,39 @@ class PyraTokConfig:
     def to_dict(self) -> dict:
         return to_dict(self)
 
+    @property
+    def bits_per_code(self) -> float:
+        """Bits of one token id: K for LFQ, log2(codebook size) for the Table 9 codebook quantizers."""
+        q = self.lapq.quantizer
+        if q.type == "lfq":
+            return float(self.lapq.lfq.num_bits)
+        import math
+        return math.log2(math.prod(q.fsq_levels) if q.type == "fsq" else q.codebook_size)
+
+    @property
+    def codes_per_position(self) -> int:
+        """Token ids per grid cell: the heads of GVQ, the depth of RVQ, else 1."""
+        q = self.lapq.quantizer
+        return {"gvq": q.groups, "rvq": q.num_quantizers}.get(q.type, 1)
+
+    def token_grids(self, frames: int, height: int, width: int) -> list[tuple[int, int, int]]:
+        """Token grid (T', H', W') of every LaPQ level for a (frames, height, width) clip, without building the model."""
+        from .backbones.wan import latent_stride_for
+        latent = latent_stride_for(self.backbone.vae_config)
+        return [token_grid((frames, height, width), st) for st in self.lapq.token_strides(latent)]
+
+    def bits_per_pixel(self, frames: int, height: int, width: int) -> float:
+        """Bits of all tokens of a (frames, height, width) clip per pixel (T H W; colour channels not counted)."""
+        return _bits_per_pixel(self.token_grids(frames, height, width), self.bits_per_code * self.codes_per_position,
+                               (frames, height, width))
+
     @classmethod
     def from_dict(cls, data: dict) -> "PyraTokConfig":
         return from_dict(cls, data)
 
 
-CONFIGS = {"tiny": PyraTokConfig.tiny, "paper": PyraTokConfig.paper}
+CONFIGS = {"tiny": PyraTokConfig.tiny, "paper": PyraTokConfig.paper,
+           "tiny-latent-grid": lambda: PyraTokConfig.tiny(grid="latent")}
 
 
 def get_config(name_or_path: str) -> PyraTokConfig:
@@ -101,18 +134,36 @@ class PyraTokEncoding:
     """Tokens and features of a batch.
 
     indices[l]: (B, T'_l, H'_l, W'_l) int64 token ids in [0, 2^K) (bit order: :func:`pyratok.lfq.codes_to_indices`);
+      (B, T'_l, H'_l, W'_l, G) for the GVQ/RVQ ablations. Levels have their own grids (see :mod:`pyratok.lapq`).
     features[l]: (B, K, T'_l, H'_l, W'_l) continuous pre-quantization features (bit logits' inputs z) of level l;
-    latent_grid: (T', H', W') of the VAE latent; input_shape: (T, H, W).
+    latent_grid: (T', H', W') of the VAE latent; input_shape: (T, H, W);
+    bits_per_code: bits of one token id (K for LFQ); None when unknown (then :attr:`bits_per_pixel` raises).
     """
 
     indices: list[Tensor]
     features: list[Tensor]
     latent_grid: tuple[int, int, int]
     input_shape: tuple[int, int, int]
+    bits_per_code: float | None = None
+
+    @property
+    def grids(self) -> list[tuple[int, int, int]]:
+        """Token grid (T'_l, H'_l, W'_l) of every level."""
+        return [tuple(int(v) for v in ix.shape[1:4]) for ix in self.indices]
 
     @property
     def num_tokens(self) -> int:
+        """Grid cells over all levels (per clip)."""
         return sum(int(ix.shape[1] * ix.shape[2] * ix.shape[3]) for ix in self.indices)
+
+    @property
+    def bits_per_pixel(self) -> float:
+        """Bits of every token id of one clip over its T H W input pixels."""
+        if self.bits_per_code is None:
+            raise ValueError("PyraTokEncoding.bits_per_code is not set: bits per pixel unknown")
+        ids = sum(int(ix[0].numel()) for ix in self.indices)
+        T, H, W = self.input_shape
+        return ids * float(self.bits_per_code) / (T * H * W)
 
 
 @dataclass
@@ -206,7 +257,8 @@ class PyraTok(nn.Module):
         b = video.shape[0]
         indices = [ix.view(b, *g, *ix.shape[2:]) for ix, g in zip(out.indices, out.grids)]
         feats = [z.transpose(1, 2).reshape(b, z.shape[-1], *g) for z, g in zip(out.z, out.grids)]
-        return PyraTokEncoding(indices, feats, tuple(pyr.posterior.mean.shape[2:]), tuple(video.shape[2:]))
+        return PyraTokEncoding(indices, feats, tuple(pyr.posterior.mean.shape[2:]), tuple(video.shape[2:]),
+                               bits_per_code=self.config.bits_per_code)
 
     @torch.no_grad()
     def decode(self, tokens: PyraTokEncoding | list[Tensor], latent_grid: tuple[int, int, int] | None = None) -> Tensor:
@@ -297,7 +349,17 @@ class PyraTok(nn.Module):
         d = Path(directory)
         if not (d / CONFIG_NAME).is_file() or not (d / WEIGHTS_NAME).is_file():
             raise FileNotFoundError(f"{d}: not a PyraTok checkpoint (need {CONFIG_NAME} and {WEIGHTS_NAME})")
-        config = load_json(PyraTokConfig, d / CONFIG_NAME)
+        try:
+            raw = json.loads((d / CONFIG_NAME).read_text())
+        except json.JSONDecodeError as err:
+            raise ConfigError(f"{d / CONFIG_NAME}: invalid JSON: {err}") from err
+        if isinstance(raw.get("lapq"), dict) and "grid" not in raw["lapq"]:
+            # written before LaPQ had per-level grids: those models quantized every level on the latent grid
+            raw["lapq"]["grid"] = "custom" if raw["lapq"].get("token_stride") else "latent"
+        try:
+            config = from_dict(PyraTokConfig, raw)
+        except ConfigError as err:
+            raise ConfigError(f"{d / CONFIG_NAME}: {err}") from err
         for k, v in config_overrides.items():
             setattr(config, k, v)
         model = cls(config)

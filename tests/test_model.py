@@ -54,8 +54,10 @@ def test_encode_decode_parity_with_forward(tiny):
     tiny.eval()
     v = video(b=1)
     enc = tiny.encode(v, TEXTS[:1])
-    assert [tuple(ix.shape) for ix in enc.indices] == [(1, 3, 2, 2)] * 4
-    assert enc.num_tokens == 4 * 12
+    # 9 x 32 x 32 at token strides (2, 16), (4, 16), (4, 32), (8, 32): 1 + ceil(8 / t) frames, ceil(32 / s) cells
+    assert [tuple(ix.shape) for ix in enc.indices] == [(1, 5, 2, 2), (1, 3, 2, 2), (1, 3, 1, 1), (1, 2, 1, 1)]
+    assert enc.grids == [(5, 2, 2), (3, 2, 2), (3, 1, 1), (2, 1, 1)]
+    assert enc.num_tokens == 20 + 12 + 3 + 2
     assert all(int(ix.min()) >= 0 and int(ix.max()) < 2 ** 16 for ix in enc.indices)
     with torch.no_grad():
         out = tiny(v, TEXTS[:1])
@@ -72,6 +74,43 @@ def test_save_and_load_roundtrip(tiny, tmp_path):
     assert all(torch.equal(x, y) for x, y in zip(a.indices, b.indices))
     assert torch.equal(tiny.decode(a), loaded.decode(b))
     assert not any(k.startswith("text_encoder.") for k in tiny._saved_state())
+
+
+def test_tiny_encode_gives_a_spatiotemporal_pyramid(tiny):
+    """The issue's acceptance check: a (1, 3, 17, 64, 64) clip -> grids not all equal, level 1 finest in time."""
+    tiny.eval()
+    enc = tiny.encode(video(b=1, t=17, s=64), TEXTS[:1])
+    grids = enc.grids
+    assert len(set(grids)) > 1
+    assert grids[0][0] == max(g[0] for g in grids) and grids[0][0] > grids[-1][0]
+    assert grids == [(9, 4, 4), (5, 4, 4), (5, 2, 2), (3, 2, 2)]
+    assert tiny.decode(enc).shape == (1, 3, 17, 64, 64)
+
+
+def test_bits_per_pixel_of_config_and_encoding(tiny):
+    """Hand-worked: 256 tokens x 16 bits over 17 x 64 x 64 pixels (pyramid); 4 x 80 tokens on the latent grid."""
+    tiny.eval()
+    enc = tiny.encode(video(b=1, t=17, s=64), TEXTS[:1])
+    assert enc.bits_per_pixel == pytest.approx(256 * 16 / (17 * 64 * 64))
+    assert PyraTokConfig.tiny().bits_per_pixel(17, 64, 64) == pytest.approx(256 * 16 / (17 * 64 * 64))
+    assert PyraTokConfig.tiny(grid="latent").bits_per_pixel(17, 64, 64) == pytest.approx(320 * 16 / (17 * 64 * 64))
+    assert sum(math.prod(g) for g in PyraTokConfig.paper().token_grids(17, 128, 128)) == 1024   # Table 8
+    assert PyraTokConfig.tiny().token_grids(17, 64, 64) == enc.grids
+
+
+def test_checkpoint_without_grid_key_loads_as_latent_grid(tmp_path):
+    """Checkpoints written before per-level grids (no lapq.grid in config.json) were equal-grid models."""
+    import json
+    torch.manual_seed(0)
+    m = PyraTok(PyraTokConfig.tiny(grid="latent")).eval()
+    d = m.save_pretrained(tmp_path / "old")
+    cfg = json.loads((d / "config.json").read_text())
+    del cfg["lapq"]["grid"]
+    (d / "config.json").write_text(json.dumps(cfg))
+    loaded = PyraTok.from_pretrained(d)
+    assert loaded.config.lapq.grid == "latent"
+    v = video(b=1, seed=4)
+    assert all(torch.equal(a, b) for a, b in zip(m.encode(v).indices, loaded.encode(v).indices))
 
 
 def test_from_pretrained_errors(tmp_path):
@@ -117,7 +156,7 @@ def test_real_clip_through_tiny_model(tiny, realdata):
     assert v.shape == (1, 3, 17, 64, 64) and v.min() >= -1 and v.max() <= 1
     tiny.eval()
     enc = tiny.encode(v, ["two people arm wrestling"])
-    assert [tuple(ix.shape[1:]) for ix in enc.indices] == [(5, 4, 4)] * 4
+    assert [tuple(ix.shape[1:]) for ix in enc.indices] == [(9, 4, 4), (5, 4, 4), (5, 2, 2), (3, 2, 2)]
     assert tiny.decode(enc).shape == v.shape
 
 
@@ -137,7 +176,7 @@ def test_quantizer_ablation_table9(qtype, extra):
     m.eval()
     v = video(b=1, seed=5)
     enc = m.encode(v, TEXTS[:1])
-    assert enc.num_tokens == 4 * 12
+    assert enc.num_tokens == 20 + 12 + 3 + 2
     with torch.no_grad():
         ref = m(v, TEXTS[:1]).recon.clamp(-1, 1)
     assert torch.allclose(m.decode(enc), ref, atol=1e-4)

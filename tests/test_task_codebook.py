@@ -64,17 +64,19 @@ def brute_force_ids(tok, data: DataSource, size: int) -> list[set]:
 def test_utilization_matches_brute_force(webvid, tiny):
     bench = CodebookUtilization(resolutions=[32, 64])
     metrics, _ = run(bench, tiny, webvid)
-    for res, grid in ((32, 3 * 2 * 2), (64, 3 * 4 * 4)):  # tiny latent stride (4, 16); 9 frames -> 3
+    # tiny pyramid strides (t, s) = (2,16), (4,16), (4,32), (8,32) on 9 frames -> 5, 3, 3, 2 time steps:
+    # 32 px: 5*2*2 + 3*2*2 + 3*1*1 + 2*1*1 = 37 tokens; 64 px: 5*4*4 + 3*4*4 + 3*2*2 + 2*2*2 = 148 tokens
+    for res, per_clip in ((32, 37), (64, 148)):
         levels = brute_force_ids(tiny, webvid, res)
         assert len(levels) == 4
         n_clips = 4
-        tokens = n_clips * grid * 4
+        tokens = n_clips * per_clip
         pooled = set().union(*levels)
         m = metrics[f"utilization@{res}"]
         assert m.value == pytest.approx(len(pooled) / 2 ** 16, abs=0) and m.n_samples == n_clips
         assert m.extra["tokens"] == tokens and m.extra["num_used"] == len(pooled)
         assert metrics[f"max_utilization@{res}"].value == pytest.approx(tokens / 2 ** 16)
-        assert metrics[f"tokens@{res}"].value == pytest.approx(grid * 4)
+        assert metrics[f"tokens@{res}"].value == pytest.approx(per_clip)
         for lvl, ids in enumerate(levels, 1):
             assert metrics[f"utilization@{res}/level{lvl}"].value == pytest.approx(len(ids) / 2 ** 16, abs=0)
         assert "at most" in m.note
@@ -124,8 +126,8 @@ def test_size_sweep_psnr_ssim_against_skimage(webvid, tiny_k8):
     assert metrics["vocab"].value == 256 and metrics["codebook_bits"].value == 8
     pooled = set().union(*[set(t.flatten().tolist()) for t in enc.tokens])
     assert metrics["utilization"].value == pytest.approx(len(pooled) / 256, abs=0)
-    assert metrics["tokens_per_clip"].value == 4 * 48
-    assert metrics["bpp"].value == pytest.approx(4 * 48 * 8 / (9 * 64 * 64))
+    assert metrics["tokens_per_clip"].value == 148  # 5*4*4 + 3*4*4 + 3*2*2 + 2*2*2 on 9x64x64
+    assert metrics["bpp"].value == pytest.approx(148 * 8 / (9 * 64 * 64))
     lp = metrics["lpips"]
     if lp.value is None:
         assert lp.note.startswith("LPIPS unavailable")

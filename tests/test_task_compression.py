@@ -19,8 +19,10 @@ from benchmarks.synthetic import generate
 from benchmarks.tasks.compression import TABLES, MCLJCVCompression, clip_quality, resolve_target_bpp
 
 torch.set_num_threads(1)
-# tiny PyraTok at 17x64x64: 4 levels x (1 + 16/4) x (64/16) x (64/16) tokens x 16 bits, over 17*64*64 pixels
-TINY_BPP = 4 * 5 * 4 * 4 * 16 / (17 * 64 * 64)
+# tiny PyraTok at 17x64x64, pyramid token strides (t, s) = (2,16), (4,16), (4,32), (8,32):
+# (1 + 16/2)*4*4 + (1 + 16/4)*4*4 + (1 + 16/4)*2*2 + (1 + 16/8)*2*2 = 144 + 80 + 20 + 12 = 256 tokens x 16 bits
+TINY_TOKENS = 144 + 80 + 20 + 12
+TINY_BPP = TINY_TOKENS * 16 / (17 * 64 * 64)
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +69,7 @@ def test_psnr_hand_case():
 # ---------------------------------------------------------------------------------------------- matched rate
 def test_match_rule_is_the_tiny_pyratok_rate_by_hand():
     bpp, info = resolve_target_bpp(MCLJCVCompression().protocol)
-    assert bpp == pytest.approx(TINY_BPP, rel=1e-12) and info["reference_bits"] == 5120
+    assert bpp == pytest.approx(TINY_BPP, rel=1e-12) and info["reference_bits"] == TINY_TOKENS * 16
     assert resolve_target_bpp({**MCLJCVCompression.protocol, "target_bpp": 0.034})[0] == 0.034
     for bad in ("0.034", "match:", -1):
         with pytest.raises(ValueError, match="target_bpp"):

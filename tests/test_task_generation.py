@@ -88,8 +88,9 @@ def test_ucf101_end_to_end_without_i3d(synthetic, tokenizer, tmp_path, no_i3d):
     fitted, results, m = _run(bench, tokenizer, data, tmp_path / "fit")
     assert m["gFVD"].value is None and "I3D" in m["gFVD"].note
     assert m["gFVD"].n_samples == 2 * 2            # 2 classes x 2 samples x 1 repeat, all generated
-    # tiny PyraTok on 9 x 64 x 64: 4 levels of a (1 + 8/4) x 64/16 x 64/16 = 3 x 4 x 4 grid
-    assert m["tokens"].value == 4 * 3 * 4 * 4
+    # tiny PyraTok on 9 x 64 x 64, pyramid strides (t, s) = (2,16), (4,16), (4,32), (8,32):
+    # 5*4*4 + 3*4*4 + 3*2*2 + 2*2*2 = 148 tokens
+    assert m["tokens"].value == 80 + 48 + 12 + 8
     assert m["generator params"].unit == "M params" and 0 < m["generator params"].value < 1
     assert fitted["train_sequences"] == 2 * 3 and fitted["head"] == "bits"
     assert {(r.extras["class"], r.extras["repeat"]) for r in results} == {(0, 0), (1, 0)}
@@ -133,7 +134,7 @@ def test_webvid_end_to_end_without_i3d(synthetic, tokenizer, tmp_path, no_i3d):
     assert m["FVD"].value is None and "I3D" in m["FVD"].note
     assert m["TC"].value is None and "TC unavailable" in m["TC"].note
     assert m["FVD"].n_samples == 2
-    assert fitted["train_sequences"] == 4 and m["tokens"].value == 192
+    assert fitted["train_sequences"] == 4 and m["tokens"].value == 148
     assert all(s["id"].endswith("-r0-0") for r in results for s in r.samples)
 
 

@@ -157,7 +157,8 @@ def test_frame_descriptors_match_direct_encoding(synth, tok):
 
     def direct(clip):
         f = tok.features(tok.encode(clip), 1).float().mean(dim=(3, 4))[0]  # (D, T')
-        idx = [0] + [j for j in range(1, f.shape[1]) for _ in range(4)]  # causal: latent j -> 4 frames
+        # causal: level 1 has temporal token stride 2, so token j >= 1 covers 2 frames
+        idx = [0] + [j for j in range(1, f.shape[1]) for _ in range(2)]
         return torch.nn.functional.normalize(f[:, idx].T, dim=-1)
 
     one, rate = frame_descriptors(tok, path, level=1, clip_frames=65, fps=None, size=None)

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from benchmarks.base import Benchmark, DataSource, Metric, Shard, ShardResult
+from benchmarks.registry import register_benchmark
 from benchmarks.tasks.clips import conform
 
 __all__ = ["TokenizerEfficiency", "test_clip"]
@@ -33,8 +34,9 @@ def test_clip(frames: int, size: int, seed: int = 0, smooth: bool = False) -> to
     return torch.stack(chans).unsqueeze(0) * 0.8
 
 
+@register_benchmark("tokenizer-efficiency",
+                    "parameter count and encode+decode latency for 25 frames at 256x256 (Table 1)")
 class TokenizerEfficiency(Benchmark):
-    name = "tokenizer-efficiency"
     dataset = "none"
     paper_name = "Table 1 (Params, Latency)"
     table = "table1"

@@ -35,7 +35,8 @@ def test_clip(frames: int, size: int, seed: int = 0, smooth: bool = False) -> to
 
 
 @register_benchmark("tokenizer-efficiency",
-                    "parameter count and encode+decode latency for 25 frames at 256x256 (Table 1)")
+                    "parameter count and encode+decode latency for 25 frames at 256x256 (Table 1)",
+                    exclusive=True)
 class TokenizerEfficiency(Benchmark):
     dataset = "none"
     paper_name = "Table 1 (Params, Latency)"

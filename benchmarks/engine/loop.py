@@ -82,9 +82,9 @@ class Run:
         if unknown:
             raise ConfigurationError(f"protocol options for {unknown}, which this run does not include; "
                                      f"benchmarks of this run: {', '.join(self.benches)}")
-        self._locate_data()
         self._resolve_tokenizers()
-        self._check_pairs()
+        self._check_pairs()      # before the data: a refused run writes nothing
+        self._locate_data()
 
     def _locate_data(self) -> None:
         synthetic_root = None
@@ -133,7 +133,7 @@ class Run:
                                                     if k not in self.tok_specs[name].options and k not in supplies}
                 if not missing:
                     continue
-                why = "; ".join(f"needs option {k} ({v})" for k, v in missing.items())
+                why = "; ".join(f"needs option {k!r}: {v}" for k, v in missing.items())
                 if self.cfg.tokenizers:
                     problems.append(f"{name} on {bname}: {why}")
                 else:

@@ -121,6 +121,10 @@ def main(argv=None) -> int:
     try:
         cfg = load_config(args.config, _overrides(args))
         run_cfg = run_config(cfg)
+        from adapters.registry import resolve_tokenizer
+
+        for t in run_cfg.tokenizers or []:
+            resolve_tokenizer(t)
     except (KeyError, ValueError, ImportError) as err:  # unknown names/keys: ConfigurationError, UnknownName
         p.error(str(err))
     out = Path(run_cfg.out)

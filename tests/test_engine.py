@@ -190,7 +190,9 @@ def test_yaml_config_inherits_and_cli_flags_override(tmp_path):
     assert rc.benchmarks == ["webvid-recon", "coco-recon", "tokenizer-efficiency"] and rc.engine == "inline"
     assert rc.retries == 0 and rc.out == "results"                       # override / inherited
     assert rc.benchmark_options == {"webvid-recon": {"size": 32, "frames": 5}}
-    assert rc.config_digest != run_config(load_config(y)).config_digest
+    assert rc.config_digest != run_config(load_config(y)).config_digest         # protocol decides numbers
+    assert rc.config_digest == run_config(load_config(y, {"retries": 0, "out": "elsewhere", "protocol": {
+        "webvid-recon": {"frames": 5}}})).config_digest                          # the output folder does not
 
 
 def test_resolved_config_is_written_and_referenced_from_every_record(fakes, tmp_path):
@@ -270,3 +272,24 @@ def test_user_tokenizer_class_by_import_path(tmp_path, monkeypatch):
         sys.path.remove(str(TESTS))
     vals = {r["metric"]: r["value"] for r in s.records}
     assert vals["sum"] == pytest.approx(7.5) and s.records[0]["tokenizer"] == "my_pkg.my_module:MyTokenizer:gain=0.5"
+
+
+def test_evaluate_api_with_a_name_and_with_an_object(tmp_path, monkeypatch):
+    from benchmarks import evaluate
+
+    sys.path.insert(0, str(TESTS))
+    monkeypatch.setitem(REGISTRY, "fake-scale", TokenizerSpec("fake-scale", "runner_fakes:build_scale", {}, "pyratok"))
+    monkeypatch.setitem(bench_registry.BENCHMARKS, "fake-counting", ("runner_fakes:CountingBenchmark", "test"))
+    try:
+        import runner_fakes
+
+        recs = evaluate("fake-scale:gain=0.25", suite="fake-counting", cache_dir=str(tmp_path / "c"),
+                        log=lambda s: None)
+        obj = evaluate(runner_fakes.ScaleTokenizer("my-object", 2.0), suite="fake-counting",
+                       cache_dir=str(tmp_path / "c"), log=lambda s: None, out=str(tmp_path / "out"))
+    finally:
+        sys.path.remove(str(TESTS))
+    assert {r["metric"]: r["value"] for r in recs}["sum"] == pytest.approx(0.25 * 15)
+    assert {r["metric"]: r["value"] for r in obj}["sum"] == pytest.approx(2.0 * 15)
+    assert obj[0]["tokenizer"] == "my-object" and "my-object" not in REGISTRY
+    assert (tmp_path / "out" / "records" / "fake-counting.jsonl").is_file()

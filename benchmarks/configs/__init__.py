@@ -17,7 +17,7 @@ import hashlib
 import json
 from pathlib import Path
 
-__all__ = ["KEYS", "DEFAULT_CONFIG", "load_config", "run_config", "write_resolved", "config_digest"]
+__all__ = ["KEYS", "RESULT_KEYS", "DEFAULT_CONFIG", "load_config", "run_config", "write_resolved", "config_digest"]
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_CONFIG = HERE / "embedded_default.py"
@@ -102,9 +102,15 @@ def _plain(d) -> dict:
     return json.loads(json.dumps(dict(d or {}), default=str))
 
 
+# the keys that decide the numbers; where results and cache go and how the work is spread do not, so the same
+# experiment run into another folder or on another cluster has the same digest (and byte-identical records)
+RESULT_KEYS = ("suite", "tokenizers", "data_root", "synthetic_scale", "synthetic_seed", "protocol",
+               "tokenizer_options")
+
+
 def config_digest(cfg) -> str:
-    """sha256 (24 hex) of the resolved config's keys and values."""
-    body = {k: cfg[k] for k in KEYS}
+    """sha256 (24 hex) of the resolved config's :data:`RESULT_KEYS`."""
+    body = {k: cfg[k] for k in RESULT_KEYS}
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()[:24]
 
 

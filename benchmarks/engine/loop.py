@@ -59,6 +59,7 @@ class Run:
     cells: dict = field(default_factory=dict)            # (tokenizer, benchmark) -> Cell
     pending: dict = field(default_factory=dict)          # ref -> _Task
     held: list = field(default_factory=list)             # exclusive shard tasks, run after the rest
+    missing_options: dict = field(default_factory=dict)  # (tokenizer, benchmark) of the default lists -> why not
 
     def __post_init__(self):
         self.log: Callable[[str], None] = self.cfg.log or (lambda s: print(s, flush=True))
@@ -136,9 +137,8 @@ class Run:
                 why = "; ".join(f"needs option {k!r}: {v}" for k, v in missing.items())
                 if self.cfg.tokenizers:
                     problems.append(f"{name} on {bname}: {why}")
-                else:
-                    self.wanted[bname].remove(name)
-                    self.summary.not_applicable.append({"tokenizer": name, "benchmark": bname, "reason": why})
+                else:  # decided in plan(), after the benchmark's own applicability reason
+                    self.missing_options[(name, bname)] = why
         if problems:
             fix = [b for b, e in BENCHMARKS.items() if "supplies" in e.meta]
             raise ConfigurationError("cannot run as configured (nothing was started):\n  " + "\n  ".join(problems)
@@ -173,7 +173,7 @@ class Run:
             for bname, b in self.benches.items():
                 if name not in self.wanted[bname]:
                     continue
-                why = b.applies_to(self.identities[name])
+                why = b.applies_to(self.identities[name]) or self.missing_options.get((name, bname))
                 if why:
                     self.summary.not_applicable.append({"tokenizer": name, "benchmark": bname, "reason": why})
                     continue

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
-from typing import Any, Callable, Iterator, NamedTuple
+from typing import Any, Callable, Iterator
 
 from mmengine.registry import Registry as _MMRegistry
 
@@ -37,13 +37,21 @@ class UnknownName(KeyError):
         return str(self.args[0])
 
 
-class Entry(NamedTuple):
+class Entry(tuple):
     """A registered name: ``target`` is ``"module:attr"``; ``description`` one line; ``meta`` free-form metadata
-    (e.g. a benchmark's ``supplies`` options)."""
+    (e.g. a benchmark's ``supplies`` options). Unpacks as the pair ``(target, description)``, the shape the name
+    tables had before."""
 
-    target: str
-    description: str = ""
-    meta: dict = {}
+    def __new__(cls, target: str, description: str = "", meta: dict | None = None):
+        self = super().__new__(cls, (target, description))
+        self.meta = dict(meta or {})
+        return self
+
+    target = property(lambda self: self[0])
+    description = property(lambda self: self[1])
+
+    def __repr__(self) -> str:
+        return f"Entry({self.target!r}, {self.description!r}, {self.meta!r})"
 
 
 def did_you_mean(kind: str, name: str, valid: list[str], valid_label: str = "") -> str:

@@ -1,26 +1,31 @@
-"""Lazy registry of tokenizers: a name maps to ``module:factory`` plus default options; nothing is imported until a
+"""The tokenizer registry: a name maps to ``module:factory`` plus default options; nothing is imported until a
 tokenizer is built, so listing names is instant and a broken optional dependency only breaks its own adapter.
 
     from adapters import build_tokenizer, list_tokenizers
     tok = build_tokenizer("pyratok-tiny")                        # trained here on first use, then cached
     tok = build_tokenizer("wan2.2-vae", path="/models/Wan2.2-VAE")  # real weights from a local directory
 
-On the command line a tokenizer is ``NAME`` or ``NAME:key=value,key=value`` (see :func:`parse_tokenizer_spec`).
+Adding a tokenizer: write its adapter module (a ``build(name, **options) -> Tokenizer`` factory, or a ``Tokenizer``
+class) and add ONE ``register(...)`` line below (name, target, family, description, default options; options the
+tokenizer cannot run without go in ``required``). The mechanism is :class:`adapters.lazy_registry.Registry`, the same
+one benchmarks and metrics use.
+
+On the command line a tokenizer is ``NAME`` or ``NAME:key=value,key=value`` (see :func:`parse_tokenizer_spec`), or
+``pkg.module:Class[:key=value,...]`` for any importable ``Tokenizer`` class or factory outside this package.
 """
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 
 from .base import Tokenizer
+from .lazy_registry import Registry, UnknownName, import_target
 
-__all__ = ["TokenizerSpec", "REGISTRY", "register", "list_tokenizers", "build_tokenizer", "parse_tokenizer_spec",
-           "UnknownTokenizer"]
+__all__ = ["TokenizerSpec", "REGISTRY", "TOKENIZERS", "register", "list_tokenizers", "build_tokenizer",
+           "parse_tokenizer_spec", "get_spec", "resolve_tokenizer", "UnknownTokenizer"]
 
 
-class UnknownTokenizer(KeyError):
-    def __str__(self) -> str:  # KeyError quotes its message; we want it readable
-        return str(self.args[0])
+class UnknownTokenizer(UnknownName):
+    pass
 
 
 @dataclass(frozen=True)
@@ -31,15 +36,18 @@ class TokenizerSpec:
     family: str = ""
     description: str = ""
     paper_only: str = ""             # non-empty: cannot run here; the reason (its rows stay paper-reported)
+    required: dict = field(default_factory=dict)   # option -> what it is; missing ones are refused at plan time
+                                                   # unless the benchmark supplies them (e.g. a codec's bpp)
 
 
-REGISTRY: dict[str, TokenizerSpec] = {}
+TOKENIZERS = Registry("tokenizer", error=UnknownTokenizer, valid_label="Valid names")
+REGISTRY = TOKENIZERS  # the name older code and tests use
 
 
-def register(name: str, target: str, family: str, description: str, paper_only: str = "", **options) -> None:
-    if name in REGISTRY:
-        raise ValueError(f"tokenizer {name!r} registered twice")
-    REGISTRY[name] = TokenizerSpec(name, target, dict(options), family, description, paper_only)
+def register(name: str, target: str, family: str, description: str, paper_only: str = "",
+             required: dict | None = None, **options) -> None:
+    TOKENIZERS.add(name, TokenizerSpec(name, target, dict(options), family, description, paper_only,
+                                       dict(required or {})))
 
 
 # ---------------------------------------------------------------------------------------------- the registry
@@ -86,26 +94,26 @@ for _q, _desc in (("vq", "VQ, 4096 codes x 256-d"), ("gvq", "grouped VQ, 4096 co
 # Table 7: classical codecs through PyAV / FFmpeg at a target bits per pixel
 for _name, _codec, _desc in (("h264", "libx264", "H.264/AVC (libx264)"), ("hevc", "libx265", "H.265/HEVC (libx265)"),
                              ("av1", "libsvtav1", "AV1 (SVT-AV1)"), ("vp9", "libvpx-vp9", "VP9 (libvpx)")):
-    register(_name, "adapters.codecs:build", "codec", _desc + " at a target bpp", codec=_codec)
+    register(_name, "adapters.codecs:build", "codec", _desc + " at a target bpp", codec=_codec,
+             required={"bpp": "target bits per pixel (e.g. NAME:bpp=0.1); a rate benchmark such as "
+                              "mcl-jcv-compression supplies it"})
 register("vvc", "adapters.codecs:build", "codec", "H.266/VVC",
          paper_only="PyAV's FFmpeg build has no VVC encoder (libvvenc); the VVC row of Table 7 stays paper-reported",
          codec="libvvenc")
 
 def list_tokenizers(include_paper_only: bool = True) -> list[str]:
-    return sorted(n for n, s in REGISTRY.items() if include_paper_only or not s.paper_only)
-
-
-def _unknown(name: str) -> UnknownTokenizer:
-    import difflib
-
-    close = difflib.get_close_matches(name, REGISTRY, n=3)
-    hint = f" Did you mean {', '.join(close)}?" if close else ""
-    return UnknownTokenizer(f"unknown tokenizer {name!r}.{hint} Valid names: {', '.join(list_tokenizers())}")
+    return sorted(n for n, s in TOKENIZERS.items() if include_paper_only or not s.paper_only)
 
 
 def parse_tokenizer_spec(text: str) -> tuple[str, dict]:
-    """``NAME`` or ``NAME:key=value,key=value`` -> (name, options); values stay strings except ints/floats/bools."""
-    name, _, rest = text.strip().partition(":")
+    """``NAME`` or ``NAME:key=value,key=value`` -> (name, options); values stay strings except ints/floats/bools.
+    ``pkg.module:Class:key=value`` -> (``pkg.module:Class``, options): a name with a dot before its first colon
+    and an identifier after it names an importable class/factory (see :func:`resolve_tokenizer`)."""
+    text = text.strip()
+    name, _, rest = text.partition(":")
+    head, sep, after = rest.partition(":")
+    if "." in name and name not in TOKENIZERS and head.isidentifier():
+        name, rest = f"{name}:{head}", after
     options: dict = {}
     for part in filter(None, (p.strip() for p in rest.split(","))):
         key, eq, value = part.partition("=")
@@ -128,9 +136,23 @@ def _coerce(v: str):
 
 
 def get_spec(name: str) -> TokenizerSpec:
-    if name not in REGISTRY:
-        raise _unknown(name)
-    return REGISTRY[name]
+    """The registered spec of ``name``, or for ``pkg.module:Class`` an ad-hoc spec (the class is imported to check
+    it exists). Raises :class:`UnknownTokenizer` listing the valid names."""
+    if name in TOKENIZERS:
+        return TOKENIZERS[name]
+    if ":" in name and "." in name.partition(":")[0]:
+        import_target(name, f"tokenizer {name!r}")
+        return TokenizerSpec(name, name, {}, "external", f"user tokenizer {name}")
+    raise TOKENIZERS.unknown(name)
+
+
+def resolve_tokenizer(text: str, options: dict | None = None) -> tuple[str, TokenizerSpec, dict]:
+    """A command-line tokenizer (``NAME``, ``NAME:k=v``, ``pkg.mod:Class[:k=v]``) -> (record name, spec, options
+    merged over the spec's defaults)."""
+    base, opts = parse_tokenizer_spec(text)
+    spec = get_spec(base)
+    name = base if opts else text.strip()
+    return name, spec, {**spec.options, **opts, **(options or {})}
 
 
 def build_tokenizer(name: str, **options) -> Tokenizer:
@@ -142,12 +164,25 @@ def build_tokenizer(name: str, **options) -> Tokenizer:
     if spec.paper_only:
         from .base import NotSupported
         raise NotSupported(f"{name}: {spec.paper_only}")
-    module_name, _, factory = spec.target.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as err:
-        raise ImportError(f"tokenizer {name!r} needs module {module_name} which failed to import: {err}") from err
-    tok = getattr(module, factory)(name=name, **{**spec.options, **options})
+    factory = import_target(spec.target, f"tokenizer {name!r}")
+    tok = _call_factory(factory, name, {**spec.options, **options})
     if not isinstance(tok, Tokenizer):
         raise TypeError(f"{spec.target} returned {type(tok).__name__}, not a Tokenizer")
     return tok
+
+
+def _call_factory(factory, name: str, options: dict):
+    """``factory(name=..., **options)``; a user class whose constructor takes no ``name`` gets it as an attribute."""
+    import inspect
+
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        params = {}
+    takes_name = "name" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+    if takes_name:
+        return factory(name=name, **options)
+    obj = factory(**options)
+    if not getattr(obj, "name", None):
+        obj.name = name
+    return obj

@@ -1,4 +1,4 @@
-"""Result records: one JSON line per (benchmark, tokenizer, metric), with provenance (DESIGN §3).
+"""Result records: one JSON line per (benchmark, tokenizer, metric), with provenance.
 
 Tables and figures are built from these records (pandas), never typed by hand. Every record says where its data
 came from (synthetic | real sample | real dataset), which protocol version and tokenizer checkpoint produced it, the
@@ -14,7 +14,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-__all__ = ["ResultRecord", "write_records", "read_records", "code_version", "device_description"]
+__all__ = ["ResultRecord", "write_records", "read_records", "code_version", "device_description", "write_outputs"]
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -43,6 +43,7 @@ class ResultRecord:
     code_version: str | None = None
     device: str = ""
     seconds: float = 0.0
+    config_digest: str | None = None  # digest of the resolved run config written beside the results
     created: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%S%z"))
     extra: dict = field(default_factory=dict)
 
@@ -96,3 +97,34 @@ def device_description() -> str:
     if torch.cuda.is_available():
         return f"cuda:{torch.cuda.get_device_name(0)}"
     return f"cpu ({platform.machine()}, {torch.get_num_threads()} torch threads)"
+
+
+def write_outputs(out: Path, summary, benchmarks: list[str]) -> None:
+    """Records per benchmark (replacing that benchmark's file: the run recomputes or re-reads every cell of it,
+    records of tokenizers this run did not touch are kept), failures, tokenizer identities and the run summary."""
+    out = Path(out)
+    by_bench: dict[str, list[dict]] = {}
+    for r in summary.records:
+        by_bench.setdefault(r["benchmark"], []).append(r)
+    for b in benchmarks:
+        path = out / "records" / f"{b}.jsonl"
+        if b in by_bench:
+            write_records(path, _merge_existing(path, by_bench[b]))
+    fails = out / "failures.jsonl"
+    fails.parent.mkdir(parents=True, exist_ok=True)
+    with open(fails, "w") as f:
+        for x in summary.failures:
+            f.write(json.dumps(x, sort_keys=True, default=str) + "\n")
+    ident_file = out / "tokenizers.json"
+    idents = json.loads(ident_file.read_text()) if ident_file.is_file() else {}
+    idents.update(summary.identities)
+    ident_file.write_text(json.dumps(dict(sorted(idents.items())), indent=2, sort_keys=True, default=str) + "\n")
+    (out / "run_summary.json").write_text(json.dumps(summary.to_dict(), indent=2, sort_keys=True, default=str)
+                                          + "\n")
+
+
+def _merge_existing(path: Path, new: list[dict]) -> list[dict]:
+    """Keep records of tokenizers this run did not touch (a run of one tokenizer must not erase the others)."""
+    touched = {r["tokenizer"] for r in new}
+    kept = [r for r in read_records(path) if r["tokenizer"] not in touched] if path.is_file() else []
+    return sorted(kept + new, key=lambda r: (r["tokenizer"], r["metric"]))

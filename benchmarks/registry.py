@@ -1,64 +1,51 @@
-"""Lazy registry of benchmarks and suites: a name maps to ``module:Class``; nothing is imported until used.
+"""Benchmarks, suites and metrics by name, through the one registry mechanism (:mod:`adapters.lazy_registry`).
+
+A benchmark declares its name once, on its class, in its task module::
+
+    @register_benchmark("webvid-recon", "video reconstruction on WebVid-10M val: PSNR, SSIM, LPIPS (Table 1)")
+    class WebVidReconstruction(_Reconstruction): ...
+
+The task modules (``TASK_MODULES``) are imported the first time a benchmark is looked up or listed; a module that
+fails to import is named in the error of a lookup that misses, the others still work.
 
     from benchmarks.registry import build_benchmark, resolve_suite
     resolve_suite("reconstruction")        # -> ["webvid-recon", "coco-recon", "tokenizer-efficiency"]
     bench = build_benchmark("webvid-recon", max_samples=8)
+
+``register_benchmark(..., supplies=("bpp",))``: tokenizer options the benchmark provides itself (the planner then
+does not require them on the tokenizer). Metrics register the same way (``METRICS``: name -> ``module:function``);
+the engine digests the source of the metric modules a benchmark's task module imports into its cache keys.
 """
 from __future__ import annotations
 
-import difflib
-import importlib
+from adapters.lazy_registry import Entry, Registry, UnknownName, did_you_mean
 
-__all__ = ["BENCHMARKS", "SUITES", "build_benchmark", "resolve_suite", "list_benchmarks", "UnknownBenchmark"]
-
-
-class UnknownBenchmark(KeyError):
-    def __str__(self) -> str:
-        return str(self.args[0])
+__all__ = ["BENCHMARKS", "METRICS", "SUITES", "TASK_MODULES", "build_benchmark", "resolve_suite", "list_benchmarks",
+           "register_benchmark", "benchmark_class", "UnknownBenchmark"]
 
 
-# name -> (module:Class, one-line description)
-BENCHMARKS: dict[str, tuple[str, str]] = {
-    # Table 1 / 6 / 9
-    "webvid-recon": ("benchmarks.tasks.reconstruction:WebVidReconstruction",
-                     "video reconstruction on WebVid-10M val: PSNR, SSIM, LPIPS (Table 1)"),
-    "coco-recon": ("benchmarks.tasks.reconstruction:CocoReconstruction",
-                   "image reconstruction on COCO val2017: PSNR, SSIM, LPIPS (Table 1)"),
-    "tokenizer-efficiency": ("benchmarks.tasks.efficiency:TokenizerEfficiency",
-                             "parameter count and encode+decode latency for 25 frames at 256x256 (Table 1)"),
-    # Table 7
-    "mcl-jcv-compression": ("benchmarks.tasks.compression:MCLJCVCompression",
-                            "video compression on MCL-JCV at matched bits per pixel: PSNR, SSIM, LPIPS (Table 7)"),
-    # Figures 10 / 29
-    "codebook-size": ("benchmarks.tasks.codebook:CodebookSizeSweep",
-                      "reconstruction vs LFQ codebook size (Figure 10)"),
-    "codebook-utilization": ("benchmarks.tasks.codebook:CodebookUtilization",
-                             "codebook utilisation vs input resolution (Figure 29)"),
-    # Table 3
-    "ytvis-seg": ("benchmarks.tasks.segmentation:YouTubeVISSegmentation",
-                  "zero-shot video instance segmentation on YouTube-VIS 2021: mAP, Jaccard (Table 3)"),
-    "ovis-seg": ("benchmarks.tasks.segmentation:OVISSegmentation",
-                 "zero-shot video instance segmentation on OVIS: mAP, Jaccard (Table 3)"),
-    # Table 4
-    "thumos14-tal": ("benchmarks.tasks.localization:Thumos14Localization",
-                     "zero-shot temporal action localization on THUMOS14: avg mAP @ tIoU .3:.1:.7 (Table 4)"),
-    "activitynet-tal": ("benchmarks.tasks.localization:ActivityNetLocalization",
-                        "zero-shot temporal action localization on ActivityNet v1.3: avg mAP @ .5:.05:.95 (Table 4)"),
-    # Table 5
-    "kinetics400-cls": ("benchmarks.tasks.classification:Kinetics400Classification",
-                        "zero-shot classification on Kinetics-400: top-1 / top-5 (Table 5)"),
-    "kinetics600-cls": ("benchmarks.tasks.classification:Kinetics600Classification",
-                        "zero-shot classification on Kinetics-600 (new classes): top-1 / top-5 (Table 5)"),
-    "kinetics700-cls": ("benchmarks.tasks.classification:Kinetics700Classification",
-                        "zero-shot classification on Kinetics-700: top-1 / top-5 (Table 5)"),
-    "mvbench-qa": ("benchmarks.tasks.video_qa:MVBenchQA",
-                   "video question answering on MVBench: accuracy per task and overall (Table 5)"),
-    # Tables 8 / 2
-    "ucf101-gfvd": ("benchmarks.tasks.class_generation:UCF101ClassConditionalGeneration",
-                    "class-conditional generation on UCF-101 with an AR prior over tokens: gFVD (Table 8)"),
-    "webvid-t2v": ("benchmarks.tasks.text_to_video:WebVidTextToVideo",
-                   "text-to-video on WebVid with an AR prior over tokens: FVD, TC (Table 2)"),
-}
+class UnknownBenchmark(UnknownName):
+    pass
+
+
+# the modules that hold the benchmark classes (imported on first lookup, in this order)
+TASK_MODULES = ("benchmarks.tasks.reconstruction", "benchmarks.tasks.efficiency", "benchmarks.tasks.compression",
+                "benchmarks.tasks.codebook", "benchmarks.tasks.segmentation", "benchmarks.tasks.localization",
+                "benchmarks.tasks.classification", "benchmarks.tasks.video_qa", "benchmarks.tasks.class_generation",
+                "benchmarks.tasks.text_to_video")
+
+BENCHMARKS = Registry("benchmark", locations=TASK_MODULES, error=UnknownBenchmark, entry_type=Entry)
+register_benchmark = BENCHMARKS.register
+
+METRICS = Registry("metric", entry_type=Entry)
+for _name, _target, _desc in (
+        ("psnr", "pyratok.image_quality:psnr", "peak signal-to-noise ratio in dB"),
+        ("ssim", "pyratok.image_quality:ssim", "structural similarity"),
+        ("fvd", "benchmarks.metrics.fvd:compute_fvd", "Frechet video distance over I3D features"),
+        ("temporal-map", "benchmarks.metrics.temporal_ap:mean_average_precision", "temporal action localization mAP"),
+        ("ytvis-map", "benchmarks.metrics.ytvis_eval:evaluate", "YouTube-VIS video instance segmentation mAP"),
+        ("dense-crf-3d", "benchmarks.metrics.crf:dense_crf_3d", "3-D dense CRF refinement of masks")):
+    METRICS.add(_name, Entry(_target, _desc))
 
 SUITES: dict[str, list[str]] = {
     "reconstruction": ["webvid-recon", "coco-recon", "tokenizer-efficiency"],
@@ -71,17 +58,17 @@ SUITES: dict[str, list[str]] = {
     "generation": ["ucf101-gfvd", "webvid-t2v"],
 }
 SUITES["understanding"] = SUITES["segmentation"] + SUITES["localization"] + SUITES["classification"] + SUITES["qa"]
-SUITES["all"] = list(BENCHMARKS)
+SUITES["all"] = (SUITES["reconstruction"] + SUITES["compression"] + SUITES["codebook"] + SUITES["understanding"]
+                 + SUITES["generation"])
 
 
 def list_benchmarks() -> list[str]:
-    return list(BENCHMARKS)
+    return BENCHMARKS.names()
 
 
-def _unknown(kind: str, name: str, valid: list[str]) -> UnknownBenchmark:
-    close = difflib.get_close_matches(name, valid, n=3)
-    hint = f" Did you mean {', '.join(close)}?" if close else ""
-    return UnknownBenchmark(f"unknown {kind} {name!r}.{hint} Valid {kind}s: {', '.join(valid)}")
+def _unknown(name: str) -> UnknownBenchmark:
+    valid = list(SUITES) + BENCHMARKS.names()
+    return UnknownBenchmark(did_you_mean("suite or benchmark", name, valid, "Valid suite or benchmarks"))
 
 
 def resolve_suite(text: str) -> list[str]:
@@ -93,20 +80,18 @@ def resolve_suite(text: str) -> list[str]:
         elif part in BENCHMARKS:
             names = [part]
         else:
-            raise _unknown("suite or benchmark", part, list(SUITES) + list(BENCHMARKS))
+            raise _unknown(part)
         out += [n for n in names if n not in out]
     if not out:
-        raise _unknown("suite or benchmark", text, list(SUITES) + list(BENCHMARKS))
+        raise _unknown(text)
     return out
 
 
+def benchmark_class(name: str):
+    """The benchmark class registered as ``name`` (imports its task module)."""
+    return BENCHMARKS.load(name)
+
+
 def build_benchmark(name: str, **options):
-    if name not in BENCHMARKS:
-        raise _unknown("benchmark", name, list(BENCHMARKS))
-    target = BENCHMARKS[name][0]
-    module_name, _, cls = target.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as err:
-        raise ImportError(f"benchmark {name!r} needs module {module_name} which failed to import: {err}") from err
-    return getattr(module, cls)(**options)
+    """An instance of benchmark ``name`` with protocol ``options`` (unknown keys are an error naming the valid)."""
+    return benchmark_class(name)(**options)

@@ -5,6 +5,8 @@
     python -m benchmarks.run --suite all --data-root /data --address ray://head:10001
     python -m benchmarks.run --suite webvid-recon --tokenizers "pyratok:checkpoint=/ckpt/pyratok" \\
         --protocol webvid-recon.size=256
+    python -m benchmarks.run --config benchmarks/configs/paper_full.py   # a run written as a config file
+    python -m benchmarks.run --suite webvid-recon --tokenizers my_pkg.my_module:MyTokenizer:size=64
     python -m benchmarks.run --list                            # suites, benchmarks and tokenizers
     python -m benchmarks.run --render-only                     # tables from the existing records (seconds)
     python -m benchmarks.run --suite thumos14-tal,activitynet-tal,mvbench-qa \
@@ -12,7 +14,8 @@
                                                                # Table 10: several ablation checkpoints in one call
 
 Writes ``<out>/records/<benchmark>.jsonl`` (one JSON record per tokenizer x metric, with provenance),
-``<out>/failures.jsonl`` (per-sample failures with reasons), ``<out>/run_summary.json`` and the tables and
+``<out>/failures.jsonl`` (per-sample failures with reasons), ``<out>/run_summary.json``, the resolved config
+``<out>/run_config.py`` (its digest is in every record) and the tables and
 figures (``<out>/tables/*.{md,csv,tex}``, ``<out>/figures/*.png``). Finished shards are cached (``--cache``), so a
 killed run resumes where it stopped and a finished one re-renders in seconds.
 """
@@ -63,78 +66,97 @@ def _list() -> str:
     from benchmarks.registry import BENCHMARKS, SUITES
 
     lines = ["Suites:"] + [f"  {k:15s} {', '.join(v)}" for k, v in SUITES.items()]
-    lines += ["", "Benchmarks:"] + [f"  {k:22s} {d}" for k, (_, d) in BENCHMARKS.items()]
+    lines += ["", "Benchmarks:"] + [f"  {k:22s} {e.description}" for k, e in BENCHMARKS.items()]
     lines += ["", "Tokenizers:"] + [f"  {k:26s} {s.description}{'  [paper-only]' if s.paper_only else ''}"
                                    for k, s in REGISTRY.items()]
     return "\n".join(lines)
 
 
-def main(argv=None) -> int:
+def _parser() -> argparse.ArgumentParser:
+    """Flags override the config file's keys; a flag left out keeps the config's value (defaults in
+    benchmarks/configs/embedded_default.py)."""
     p = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--suite", default="all", help="all | a suite | comma-separated suites/benchmarks")
-    p.add_argument("--tokenizers", help="comma-separated tokenizer names (NAME or NAME:key=value); default: each "
-                                        "benchmark's defaults")
+    p.add_argument("--config", help="a run config file (.py or .yaml, _base_ inheritance); default: "
+                                    "benchmarks/configs/embedded_default.py")
+    p.add_argument("--suite", help="all | a suite | comma-separated suites/benchmarks")
+    p.add_argument("--tokenizers", help="comma-separated tokenizers (NAME, NAME:key=value or "
+                                        "pkg.module:Class[:key=value]); default: each benchmark's defaults")
     p.add_argument("--data-root", help="folder with the real datasets (one sub-folder per dataset, official "
                                        "layouts); default: synthetic data + the real samples in ../shared/realdata")
     p.add_argument("--address", help="Ray cluster address (default: a local Ray instance)")
     p.add_argument("--workers", type=int, help="CPUs of the local Ray instance (default: all cores)")
-    p.add_argument("--engine", choices=["ray", "inline"], default="ray",
-                   help="inline: run every task in this process (debugging)")
-    p.add_argument("--out", default="results", help="output folder for records, tables, figures")
+    p.add_argument("--engine", choices=["ray", "inline"], help="inline: run every task in this process (debugging)")
+    p.add_argument("--out", help="output folder for records, tables, figures (default results)")
     p.add_argument("--cache", help="shard cache folder (default $PYRATOK_CACHE/runs or ~/.cache/pyratok/runs)")
-    p.add_argument("--retries", type=int, default=2, help="retries of a failed task")
+    p.add_argument("--retries", type=int, help="retries of a task whose error may be transient (default 2)")
     p.add_argument("--protocol", action="append", default=[], metavar="BENCH.KEY=VALUE",
                    help="override a benchmark protocol field (repeatable)")
-    p.add_argument("--scale", default="tiny", help="synthetic data scale when no --data-root (tiny|small|N)")
+    p.add_argument("--scale", help="synthetic data scale when no --data-root (tiny|small|N)")
     p.add_argument("--list", action="store_true", help="list suites, benchmarks and tokenizers, then exit")
     p.add_argument("--render-only", action="store_true", help="only re-render tables/figures from <out>/records")
     p.add_argument("--no-progress", action="store_true")
+    return p
+
+
+def _overrides(args) -> dict:
+    flags = {"suite": args.suite, "tokenizers": split_tokenizer_list(args.tokenizers) if args.tokenizers else None,
+             "data_root": args.data_root, "address": args.address, "workers": args.workers, "engine": args.engine,
+             "out": args.out, "cache_dir": args.cache, "retries": args.retries, "synthetic_scale": args.scale,
+             "protocol": parse_protocol_options(args.protocol) or None, "progress": False if args.no_progress else None}
+    return {k: v for k, v in flags.items() if v is not None}
+
+
+def main(argv=None) -> int:
+    p = _parser()
     args = p.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-
-    from adapters.registry import UnknownTokenizer, get_spec, parse_tokenizer_spec
-    from benchmarks.registry import UnknownBenchmark, resolve_suite
-
     if args.list:
         print(_list())
         return 0
-    out = Path(args.out)
+    from benchmarks.configs import load_config, run_config, write_resolved
+    from benchmarks.engine.errors import ConfigurationError
+
+    try:
+        cfg = load_config(args.config, _overrides(args))
+        run_cfg = run_config(cfg)
+        from adapters.registry import resolve_tokenizer
+
+        for t in run_cfg.tokenizers or []:
+            resolve_tokenizer(t)
+    except (KeyError, ValueError, ImportError) as err:  # unknown names/keys: ConfigurationError, UnknownName
+        p.error(str(err))
+    out = Path(run_cfg.out)
     if args.render_only:
         from benchmarks.tables.render import render_all
 
         written = render_all(out)
         print(f"[run] rendered {len(written)} files into {out}")
         return 0
-    try:
-        benchmarks = resolve_suite(args.suite)
-        tokenizers = split_tokenizer_list(args.tokenizers) if args.tokenizers else None
-        for t in tokenizers or []:
-            get_spec(parse_tokenizer_spec(t)[0])
-        protocol = parse_protocol_options(args.protocol)
-        for b in protocol:
-            resolve_suite(b)
-    except (UnknownBenchmark, UnknownTokenizer, ValueError) as err:
-        p.error(str(err))
+    from benchmarks.engine.loop import Run
 
-    from benchmarks.runner import RunConfig, run
-
-    cfg = RunConfig(benchmarks=benchmarks, tokenizers=tokenizers, data_root=args.data_root, out=str(out),
-                    cache_dir=args.cache, engine=args.engine, address=args.address, workers=args.workers,
-                    retries=args.retries, synthetic_scale=args.scale, benchmark_options=protocol,
-                    progress=not args.no_progress)
     t0 = time.time()
-    summary = run(cfg)
-    write_outputs(out, summary, benchmarks)
-    from benchmarks.tables.render import render_all
+    r = Run(run_cfg)
+    try:
+        summary = r.execute()
+    except ConfigurationError as err:  # refused while planning: nothing ran
+        print(f"[run] {err}", file=sys.stderr)
+        return 2
+    write_resolved(cfg, out)
+    written = r.render()
+    _report(summary.to_dict(), len(written), time.time() - t0)
+    if summary.data_unavailable and len(summary.data_unavailable) == len(run_cfg.benchmarks):
+        print("[run] no benchmark had its data: nothing was run", file=sys.stderr)
+        return 2
+    return 1 if summary.task_failures else 0
 
-    written = render_all(out)
-    s = summary.to_dict()
+
+def _report(s: dict, n_written: int, seconds: float) -> None:
     print(f"[run] {s['n_records']} records, {s['shards_total']} shards ({s['shards_cached']} cached, "
           f"{s['shards_run']} run, {s['retries_used']} retries), {s['n_sample_failures']} sample failures, "
           f"{len(s['task_failures'])} task failures, {len(s['tokenizer_failures'])} tokenizers unavailable; "
-          f"{len(written)} table/figure files; {time.time() - t0:.1f} s")
+          f"{n_written} table/figure files; {seconds:.1f} s")
     for f in s["tokenizer_failures"]:
         print(f"[run] tokenizer unavailable: {f['tokenizer']}: {f['reason'].splitlines()[0]}")
     for f in s["data_unavailable"]:
@@ -142,44 +164,13 @@ def main(argv=None) -> int:
     for f in s["task_failures"]:
         print(f"[run] task failed: {f['benchmark']} x {f['tokenizer']} ({f['stage']}): "
               f"{f['error'].splitlines()[0]}")
-    if s["data_unavailable"] and len(s["data_unavailable"]) == len(benchmarks):
-        print("[run] no benchmark had its data: nothing was run", file=sys.stderr)
-        return 2
-    return 1 if s["task_failures"] else 0
 
 
 def write_outputs(out: Path, summary, benchmarks: list[str]) -> None:
-    """Records per benchmark (replacing that benchmark's file: the run recomputes or re-reads every cell of it),
-    failures and the run summary."""
-    from benchmarks.records import write_records
+    """Records, failures, identities and the run summary (:func:`benchmarks.records.write_outputs`)."""
+    from benchmarks.records import write_outputs as _write
 
-    by_bench: dict[str, list[dict]] = {}
-    for r in summary.records:
-        by_bench.setdefault(r["benchmark"], []).append(r)
-    for b in benchmarks:
-        path = out / "records" / f"{b}.jsonl"
-        if b in by_bench:
-            merged = _merge_existing(path, by_bench[b])
-            write_records(path, merged)
-    fails = out / "failures.jsonl"
-    fails.parent.mkdir(parents=True, exist_ok=True)
-    with open(fails, "w") as f:
-        for x in summary.failures:
-            f.write(json.dumps(x, sort_keys=True, default=str) + "\n")
-    ident_file = out / "tokenizers.json"
-    idents = json.loads(ident_file.read_text()) if ident_file.is_file() else {}
-    idents.update(summary.identities)
-    ident_file.write_text(json.dumps(dict(sorted(idents.items())), indent=2, sort_keys=True, default=str) + "\n")
-    (out / "run_summary.json").write_text(json.dumps(summary.to_dict(), indent=2, sort_keys=True, default=str) + "\n")
-
-
-def _merge_existing(path: Path, new: list[dict]) -> list[dict]:
-    """Keep records of tokenizers this run did not touch (a run of one tokenizer must not erase the others)."""
-    from benchmarks.records import read_records
-
-    touched = {r["tokenizer"] for r in new}
-    kept = [r for r in read_records(path) if r["tokenizer"] not in touched] if path.is_file() else []
-    return sorted(kept + new, key=lambda r: (r["tokenizer"], r["metric"]))
+    _write(out, summary, benchmarks)
 
 
 if __name__ == "__main__":

@@ -46,7 +46,8 @@ class CountingBenchmark(Benchmark):
     dataset = "none"
     table = "tablex"
     task = "test"
-    protocol = {"version": "1", "n": 6, "per_shard": 2, "fail_dir": None, "sleep": 0.0, "fit": None}
+    protocol = {"version": "1", "n": 6, "per_shard": 2, "fail_dir": None, "sleep": 0.0, "fit": None,
+                "fail_kind": "runtime", "order_file": None}
 
     def fit(self, tokenizer, data, out_dir):
         """``protocol["fit"]``: None -> nothing to fit (returns None, as benchmarks do for tokenizers that need no
@@ -71,8 +72,13 @@ class CountingBenchmark(Benchmark):
                     marker.unlink()
                 else:
                     marker.write_text(str(left - 1))
+                if self.protocol["fail_kind"] == "value":  # a deterministic error: retrying cannot fix it
+                    raise ValueError(f"injected configuration error in shard {shard.index}")
                 raise RuntimeError(f"injected failure of shard {shard.index}")
         time.sleep(self.protocol["sleep"])
+        if self.protocol["order_file"]:  # execution order across benchmarks (exclusive scheduling tests)
+            with open(self.protocol["order_file"], "a") as f:
+                f.write(f"{self.name}:{shard.index}\n")
         res = ShardResult()
         for i in shard.items:
             res.samples.append({"id": i, "value": i * tokenizer.gain + (fitted or {}).get("offset", 0.0)})
@@ -86,6 +92,12 @@ class CountingBenchmark(Benchmark):
         return [Metric("sum", float(sum(vals)), len(vals)), Metric("count", float(len(vals)), len(vals))]
 
 
+
+
+class LatencyCounting(CountingBenchmark):
+    """CountingBenchmark registered as exclusive (as the latency benchmark is)."""
+
+    name = "fake-latency"
 
 
 class FileGainTokenizer(ScaleTokenizer):

@@ -251,7 +251,8 @@ def test_fit_state_reaches_every_shard_and_a_none_fit_still_reduces(fakes, tmp_p
 def test_prepare_memo_skips_loading_until_the_checkpoint_changes(fakes, monkeypatch, tmp_path):
     """A re-run reuses the memoised tokenizer identity (no prepare task); changing the checkpoint file invalidates
     it, so the new weights are used and their shards recomputed."""
-    import benchmarks.runner as runner_mod
+    import benchmarks.engine.loop as runner_mod
+    from benchmarks.engine.workers import WORKER_OBJECTS
 
     w = tmp_path / "weights.txt"
     w.write_text("0.5")
@@ -260,14 +261,14 @@ def test_prepare_memo_skips_loading_until_the_checkpoint_changes(fakes, monkeypa
     calls = []
     real = runner_mod.task_prepare
     monkeypatch.setattr(runner_mod, "task_prepare", lambda spec: calls.append(spec.name) or real(spec))
-    runner_mod._WORKER_OBJECTS.clear()
+    WORKER_OBJECTS.clear()
     s1 = run(_cfg(tmp_path, tokenizers=["fake-file"]))
     assert calls == ["fake-file"] and _values(s1)[("fake-file", "sum")] == pytest.approx(7.5)
     s2 = run(_cfg(tmp_path, tokenizers=["fake-file"]))
     assert calls == ["fake-file"] and s2.shards_run == 0            # memo hit: nothing loaded, all cached
     time.sleep(0.01)
     w.write_text("0.25")
-    runner_mod._WORKER_OBJECTS.clear()
+    WORKER_OBJECTS.clear()
     s3 = run(_cfg(tmp_path, tokenizers=["fake-file"]))
     assert calls == ["fake-file", "fake-file"] and s3.shards_run == 3
     assert _values(s3)[("fake-file", "sum")] == pytest.approx(3.75)

@@ -42,6 +42,7 @@ import numpy as np
 import torch
 
 from benchmarks.base import Benchmark, DataSource, Metric, Shard, ShardResult
+from benchmarks.registry import register_benchmark
 from benchmarks.tables.spec import Column, MeasuredRow, PaperRow, TableSpec
 
 __all__ = ["UCF101ClassConditionalGeneration", "PAPER_PROTOCOL", "TABLES"]
@@ -60,8 +61,9 @@ def _sampling(protocol: dict) -> dict:
     return {k: protocol[k] for k in ("temperature", "top_k", "guidance")}
 
 
+@register_benchmark("ucf101-gfvd",
+                    "class-conditional generation on UCF-101 with an AR prior over tokens: gFVD (Table 8)")
 class UCF101ClassConditionalGeneration(Benchmark):
-    name = "ucf101-gfvd"
     dataset = "ucf101"
     paper_name = "UCF-101"
     table = "table8"

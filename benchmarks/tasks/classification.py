@@ -44,6 +44,7 @@ import torch
 
 from adapters.base import NotSupported
 from benchmarks.base import Benchmark, DataSource, Metric, Shard, ShardResult, chunk
+from benchmarks.registry import register_benchmark
 from benchmarks.tables.spec import Column, MeasuredRow, PaperRow, TableSpec
 from benchmarks.tasks.clips import batched, conform
 
@@ -330,26 +331,29 @@ class _KineticsZeroShot(Benchmark):
         return metrics
 
 
+@register_benchmark("kinetics400-cls",
+                    "zero-shot classification on Kinetics-400: top-1 / top-5 (Table 5)")
 class Kinetics400Classification(_KineticsZeroShot):
     """Kinetics-400 val, all 400 classes."""
 
-    name = "kinetics400-cls"
     dataset = "kinetics400"
     paper_name = "Kinetics-400"
 
 
+@register_benchmark("kinetics700-cls",
+                    "zero-shot classification on Kinetics-700: top-1 / top-5 (Table 5)")
 class Kinetics700Classification(_KineticsZeroShot):
     """Kinetics-700 val, all 700 classes."""
 
-    name = "kinetics700-cls"
     dataset = "kinetics700"
     paper_name = "Kinetics-700"
 
 
+@register_benchmark("kinetics600-cls",
+                    "zero-shot classification on Kinetics-600 (new classes): top-1 / top-5 (Table 5)")
 class Kinetics600Classification(_KineticsZeroShot):
     """Kinetics-600 val restricted to the classes new relative to Kinetics-400, in 3 subsets (ER-ZSAR)."""
 
-    name = "kinetics600-cls"
     dataset = "kinetics600"
     paper_name = "Kinetics-600"
     protocol = {**_KineticsZeroShot.protocol, "classes": "new", "new_class_splits": 3,

@@ -36,6 +36,7 @@ import torch
 from torch import Tensor
 
 from benchmarks.base import Benchmark, DataSource, Metric, Shard, ShardResult, chunk
+from benchmarks.registry import register_benchmark
 from benchmarks.tables.spec import Column, MeasuredRow, PaperRow, TableSpec
 from benchmarks.tasks.clips import batched, conform
 
@@ -183,10 +184,11 @@ def _encode_groups(tokenizer, loaded: list, batch_size: int, result: ShardResult
 
 
 # --------------------------------------------------------------------------------------------- Figure 10
+@register_benchmark("codebook-size",
+                    "reconstruction vs LFQ codebook size (Figure 10)")
 class CodebookSizeSweep(Benchmark):
     """Reconstruction (PSNR / SSIM / LPIPS) and codebook utilisation vs LFQ codebook size (Figure 10)."""
 
-    name = "codebook-size"
     dataset = "webvid"
     paper_name = "WebVid-10M"
     table = "figure10"
@@ -274,10 +276,11 @@ class CodebookSizeSweep(Benchmark):
 
 
 # --------------------------------------------------------------------------------------------- Figure 29
+@register_benchmark("codebook-utilization",
+                    "codebook utilisation vs input resolution (Figure 29)")
 class CodebookUtilization(Benchmark):
     """Fraction of the codebook used, per level and pooled, vs input resolution (Figure 29)."""
 
-    name = "codebook-utilization"
     dataset = "webvid"
     paper_name = "WebVid-10M"
     table = "figure29"

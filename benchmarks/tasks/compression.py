@@ -44,6 +44,7 @@ import torch
 from torch import Tensor
 
 from benchmarks.base import Benchmark, DataSource, Metric, Shard, ShardResult, chunk
+from benchmarks.registry import register_benchmark
 from benchmarks.datasets.errors import DatasetFormatError, SampleDecodeError
 from benchmarks.datasets.mcl_jcv import open_yuv, read_yuv_rgb
 from benchmarks.tables.spec import Column, MeasuredRow, PaperRow, TableSpec
@@ -139,10 +140,12 @@ def _file_of(item: str) -> str:
     return item.rpartition("#")[0]
 
 
+@register_benchmark(BENCHMARK,
+                    "video compression on MCL-JCV at matched bits per pixel: PSNR, SSIM, LPIPS (Table 7)",
+                    supplies=("bpp",))
 class MCLJCVCompression(Benchmark):
     """Rate-distortion at one matched rate on MCL-JCV (see the module docstring for the protocol)."""
 
-    name = BENCHMARK
     dataset = "mcl_jcv"
     paper_name = "MCL-JCV"
     table = "table7"

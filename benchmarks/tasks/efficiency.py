@@ -4,8 +4,11 @@ encode + decode for one clip of 25 frames at 256x256 (the paper's setting, on on
 Protocol: a fixed pseudo-random clip (seeded uniform noise in [-1, 1]: latency does not depend on content for
 these networks; for codecs it does, so they get a smooth synthetic clip from the synthetic world's renderer-free
 gradient pattern instead — both seeded), conformed to the tokenizer's geometry, ``warmup`` untimed runs, then the
-median of ``repeats`` timed runs, on whatever device the worker has (the record's ``device`` says which: on this
-project's CPU machines it is one thread, so numbers are not comparable to the paper's GPU latency).
+median of ``repeats`` (>= 5) timed runs with their spread (min, max, interquartile range), on whatever device the
+worker has (the record's ``device`` says which, the note the torch thread count: on this project's CPU machines it
+is one thread, so numbers are not comparable to the paper's GPU latency). The engine schedules these shards
+exclusively (registered ``exclusive=True``): each runs alone on its worker node, after every other task, so other
+work does not inflate the time.
 """
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ import numpy as np
 import torch
 
 from benchmarks.base import Benchmark, DataSource, Metric, Shard, ShardResult
+from benchmarks.registry import register_benchmark
 from benchmarks.tasks.clips import conform
 
 __all__ = ["TokenizerEfficiency", "test_clip"]
@@ -33,14 +37,16 @@ def test_clip(frames: int, size: int, seed: int = 0, smooth: bool = False) -> to
     return torch.stack(chans).unsqueeze(0) * 0.8
 
 
+@register_benchmark("tokenizer-efficiency",
+                    "parameter count and encode+decode latency for 25 frames at 256x256 (Table 1)",
+                    exclusive=True)
 class TokenizerEfficiency(Benchmark):
-    name = "tokenizer-efficiency"
     dataset = "none"
     paper_name = "Table 1 (Params, Latency)"
     table = "table1"
     task = "efficiency"
     requires = ("decode",)
-    protocol = {"version": "1.0", "frames": 25, "size": 256, "warmup": 1, "repeats": 3, "seed": 0,
+    protocol = {"version": "1.1", "frames": 25, "size": 256, "warmup": 1, "repeats": 5, "seed": 0,
                 "timing": "median wall time of encode+decode, torch.no_grad, batch 1"}
 
     def default_tokenizers(self):
@@ -61,6 +67,8 @@ class TokenizerEfficiency(Benchmark):
 
     def run_shard(self, tokenizer, data: DataSource, shard: Shard, fitted) -> ShardResult:
         p = self.protocol
+        if int(p["repeats"]) < 5:
+            raise ValueError(f"{self.name}: repeats must be >= 5 for a median and a spread, got {p['repeats']}")
         clip = test_clip(p["frames"], p["size"], p["seed"], smooth=tokenizer.kind == "codec")
         clip, geometry = conform(clip, tokenizer.input_constraints)
         times = []
@@ -71,7 +79,10 @@ class TokenizerEfficiency(Benchmark):
                 if i >= p["warmup"]:
                     times.append(time.perf_counter() - t0)
         res = ShardResult()
-        res.samples.append({"id": "latency", "latency_ms": float(np.median(times) * 1000), "times_s": times,
+        ms = np.asarray(times) * 1000
+        q1, q3 = np.percentile(ms, [25, 75])
+        res.samples.append({"id": "latency", "latency_ms": float(np.median(ms)), "times_s": times,
+                            "spread_ms": {"min": float(ms.min()), "max": float(ms.max()), "iqr": float(q3 - q1)},
                             "geometry": geometry, "threads": torch.get_num_threads(),
                             "params": tokenizer.params()})
         return res
@@ -85,5 +96,8 @@ class TokenizerEfficiency(Benchmark):
         return [Metric("params", float(params) if params is not None else None, 1, 0, "params", None,
                        "" if params is not None else "no parameters (classical codec)"),
                 Metric("latency_ms", s["latency_ms"], 1, 0, "ms", False,
-                       f"{g['frames']}x{g['size'][0]}x{g['size'][1]} clip, {s['threads']} torch thread(s)",
-                       {"geometry": g, "times_s": s["times_s"]})]
+                       f"{g['frames']}x{g['size'][0]}x{g['size'][1]} clip, {s['threads']} torch thread(s), median of "
+                       f"{len(s['times_s'])} runs after {self.protocol['warmup']} warm-up, timed alone",
+                       {"geometry": g, "times_s": s["times_s"], "threads": s["threads"],
+                        "spread_ms": s.get("spread_ms"), "repeats": len(s["times_s"]),
+                        "warmup": self.protocol["warmup"]})]

@@ -66,6 +66,7 @@ import torch
 
 from adapters.base import NotSupported
 from benchmarks.base import Benchmark, DataSource, Metric, Shard, ShardResult, chunk
+from benchmarks.registry import register_benchmark
 from benchmarks.metrics.temporal_ap import TIOU_ACTIVITYNET, TIOU_THUMOS14, mean_average_precision
 from benchmarks.tables.spec import Column, MeasuredRow, PaperRow, TableSpec
 from benchmarks.tasks.clips import batched, conform
@@ -514,10 +515,11 @@ class _ZeroShotLocalization(Benchmark):
         return metrics
 
 
+@register_benchmark("thumos14-tal",
+                    "zero-shot temporal action localization on THUMOS14: avg mAP @ tIoU .3:.1:.7 (Table 4)")
 class Thumos14Localization(_ZeroShotLocalization):
     """THUMOS14 (test subset; probes fitted on the validation subset), tIoU 0.3:0.1:0.7."""
 
-    name = "thumos14-tal"
     dataset = "thumos14"
     paper_name = "THUMOS14"
     protocol = _ZeroShotLocalization._protocol("test", "validation", TIOU_THUMOS14, max_segments=100)
@@ -534,10 +536,11 @@ class Thumos14Localization(_ZeroShotLocalization):
         return sorted(str(p) for p in (root / "annotations").rglob("*.txt"))
 
 
+@register_benchmark("activitynet-tal",
+                    "zero-shot temporal action localization on ActivityNet v1.3: avg mAP @ .5:.05:.95 (Table 4)")
 class ActivityNetLocalization(_ZeroShotLocalization):
     """ActivityNet v1.3 (validation subset; probes fitted on the training subset), tIoU 0.5:0.05:0.95."""
 
-    name = "activitynet-tal"
     dataset = "activitynet"
     paper_name = "ActivityNet v1.3"
     protocol = _ZeroShotLocalization._protocol("validation", "training", TIOU_ACTIVITYNET, max_segments=20)

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from benchmarks.base import Benchmark, DataSource, Metric, Shard, ShardResult, chunk, realdata_root
+from benchmarks.registry import register_benchmark
 from benchmarks.tasks.clips import conform
 
 __all__ = ["WebVidReconstruction", "CocoReconstruction", "reconstruction_scores", "TABLES"]
@@ -120,8 +121,9 @@ class _Reconstruction(Benchmark):
         return out
 
 
+@register_benchmark("webvid-recon",
+                    "video reconstruction on WebVid-10M val: PSNR, SSIM, LPIPS (Table 1)")
 class WebVidReconstruction(_Reconstruction):
-    name = "webvid-recon"
     dataset = "webvid"
     paper_name = "WebVid-10M"
     protocol = {"version": "1.0", "split": "val", "size": 64, "frames": 17, "stride": 1, "clip": "center",
@@ -151,8 +153,9 @@ class WebVidReconstruction(_Reconstruction):
         return _recon_defaults()
 
 
+@register_benchmark("coco-recon",
+                    "image reconstruction on COCO val2017: PSNR, SSIM, LPIPS (Table 1)")
 class CocoReconstruction(_Reconstruction):
-    name = "coco-recon"
     dataset = "coco"
     paper_name = "COCO-Val"
     protocol = {"version": "1.0", "split": "val2017", "size": 64, "frames": 1,

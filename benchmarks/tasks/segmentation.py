@@ -67,6 +67,7 @@ import torch
 import torch.nn.functional as F
 
 from benchmarks.base import Benchmark, DataSource, Metric, Shard, ShardResult, chunk
+from benchmarks.registry import register_benchmark
 from benchmarks.tasks.clips import conform
 
 __all__ = ["YouTubeVISSegmentation", "OVISSegmentation", "unit_text", "protocol_size", "windows",
@@ -553,14 +554,16 @@ class _VISSegmentation(Benchmark):
         return out
 
 
+@register_benchmark("ytvis-seg",
+                    "zero-shot video instance segmentation on YouTube-VIS 2021: mAP, Jaccard (Table 3)")
 class YouTubeVISSegmentation(_VISSegmentation):
-    name = "ytvis-seg"
     dataset = "ytvis2021"
     paper_name = "YouTube-VIS 2021"
 
 
+@register_benchmark("ovis-seg",
+                    "zero-shot video instance segmentation on OVIS: mAP, Jaccard (Table 3)")
 class OVISSegmentation(_VISSegmentation):
-    name = "ovis-seg"
     dataset = "ovis"
     paper_name = "OVIS"
 

@@ -36,6 +36,7 @@ import numpy as np
 import torch
 
 from benchmarks.base import Benchmark, DataSource, Metric, Shard, ShardResult, chunk
+from benchmarks.registry import register_benchmark
 from benchmarks.tables.spec import Column, MeasuredRow, PaperRow, TableSpec
 
 __all__ = ["WebVidTextToVideo", "PAPER_PROTOCOL", "TABLES"]
@@ -65,8 +66,9 @@ def caption_condition(captions: list[str], protocol: dict, text_len: int):
     return PriorCondition(text_tokens=tokens, text_mask=mask), int(emb.tokens.shape[-1])
 
 
+@register_benchmark("webvid-t2v",
+                    "text-to-video on WebVid with an AR prior over tokens: FVD, TC (Table 2)")
 class WebVidTextToVideo(Benchmark):
-    name = "webvid-t2v"
     dataset = "webvid"
     paper_name = "WebVid-10M"
     table = "table2"

@@ -86,6 +86,7 @@ import torch
 from torch import Tensor, nn
 
 from benchmarks.base import Benchmark, DataSource, Metric, Shard, ShardResult, chunk
+from benchmarks.registry import register_benchmark
 from benchmarks.datasets.errors import DatasetFormatError, SampleDecodeError, SampleFailure
 from benchmarks.datasets.mvbench import MVBENCH_TASKS, MVBenchDataset, MVBenchItem, get_task, qa_template, \
     read_task_json
@@ -423,10 +424,11 @@ def _device_of(tokenizer) -> torch.device:
     return torch.device("cpu")
 
 
+@register_benchmark("mvbench-qa",
+                    "video question answering on MVBench: accuracy per task and overall (Table 5)")
 class MVBenchQA(Benchmark):
     """MVBench multiple-choice QA with a tokenizer's features (see the module docstring for the protocol)."""
 
-    name = "mvbench-qa"
     dataset = "mvbench"
     paper_name = "MVBench"
     table = "table5"

@@ -23,8 +23,11 @@ from benchmarks.ci_gate import synthetic_clips
 from benchmarks.leaderboards import load_leaderboard
 from benchmarks.registry import BENCHMARKS, build_benchmark
 from benchmarks.synthetic import generate
-from benchmarks.tasks.codebook import (TABLES, CodebookSizeSweep, CodebookUtilization, CodeHistogram,
-                                       plot_figure10, plot_figure29)
+from benchmarks.tables import figure10, figure29, table6, table9
+from benchmarks.tasks.codebook import CodebookSizeSweep, CodebookUtilization, CodeHistogram
+from benchmarks.visualization.codebook import plot_figure10, plot_figure29
+
+TABLES = table9.SPECS + table6.SPECS + figure10.SPECS + figure29.SPECS
 
 torch.set_num_threads(1)
 

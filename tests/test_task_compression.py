@@ -16,7 +16,8 @@ from benchmarks.base import DataSource, ShardResult
 from benchmarks.leaderboards import load_leaderboard
 from benchmarks.registry import BENCHMARKS, build_benchmark
 from benchmarks.synthetic import generate
-from benchmarks.tasks.compression import TABLES, MCLJCVCompression, clip_quality, resolve_target_bpp
+from benchmarks.tables.table7 import SPECS as TABLES
+from benchmarks.tasks.compression import MCLJCVCompression, clip_quality, resolve_target_bpp
 
 torch.set_num_threads(1)
 # tiny PyraTok at 17x64x64: 4 levels x (1 + 16/4) x (64/16) x (64/16) tokens x 16 bits, over 17*64*64 pixels

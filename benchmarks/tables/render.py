@@ -1,9 +1,10 @@
 """Render the paper's tables and figures from result records (never by hand).
 
-``render_all(out)`` reads ``<out>/records/*.jsonl``, collects the :class:`~benchmarks.tables.spec.TableSpec` s that
-the task modules declare (module-level ``TABLES``; specs sharing a key are merged, e.g. Table 5 = Kinetics columns +
-MVBench column) and writes, per table, ``<out>/tables/<key>.md``, ``.csv`` and ``.tex``; task modules' ``FIGURES``
-(callables ``fn(records, figures_dir) -> [paths]``) write ``<out>/figures/*.png``.
+``render_all(out)`` reads ``<out>/records/*.jsonl``, collects the :class:`~benchmarks.tables.spec.TableSpec` s of
+the table modules (:data:`benchmarks.tables.TABLE_MODULES`, module-level ``SPECS``; specs sharing a key are merged,
+e.g. Table 5 = Kinetics columns + MVBench column) and writes, per table, ``<out>/tables/<key>.md``, ``.csv`` and
+``.tex``; :data:`benchmarks.tables.figures.FIGURES` (callables ``fn(records, figures_dir) -> [paths]``) write
+``<out>/figures/*.png``.
 
 Each table has two kinds of rows, never mixed: **paper** rows (numbers reported in the paper, from ``leaderboards/``)
 and **measured** rows (records of this harness; the row says on which data: synthetic, real sample or real
@@ -23,35 +24,29 @@ from pathlib import Path
 
 from benchmarks.tables.spec import Column, TableSpec
 
-__all__ = ["collect_specs", "collect_figures", "load_records", "build_table", "render_all", "task_modules"]
+__all__ = ["collect_specs", "collect_figures", "load_records", "build_table", "render_all"]
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def task_modules() -> list[str]:
-    from benchmarks.registry import BENCHMARKS
-
-    return list(dict.fromkeys(t.partition(":")[0] for t, _ in BENCHMARKS.values()))
-
-
-
-
 def _modules():
+    from benchmarks.tables import TABLE_MODULES
+
     mods = []
-    for name in task_modules():
+    for name in TABLE_MODULES:
         try:
             mods.append(importlib.import_module(name))
-        except ImportError as err:  # a task module whose optional dependency is missing: skip its tables, say so
+        except ImportError as err:  # a table whose optional dependency is missing: skip it, say so
             print(f"[tables] skipping {name}: {err}")
     return mods
 
 
 def collect_specs() -> "OrderedDict[str, TableSpec]":
-    """Every module's ``TABLES``; specs with the same key, or the same ``extra["part_of"]`` (a paper table whose
+    """Every table module's ``SPECS``; specs with the same key, or the same ``extra["part_of"]`` (a paper table whose
     columns come from several task modules, e.g. Table 5 = Kinetics + MVBench), become one table."""
     specs: OrderedDict[str, TableSpec] = OrderedDict()
     for m in _modules():
-        for spec in getattr(m, "TABLES", []):
+        for spec in m.SPECS:
             key = spec.extra.get("part_of") or spec.key
             if key in specs:
                 old = specs[key]
@@ -87,10 +82,9 @@ def _table_order(key: str):
 
 
 def collect_figures() -> list:
-    figs = []
-    for m in _modules():
-        figs += list(getattr(m, "FIGURES", []))
-    return figs
+    from benchmarks.tables.figures import FIGURES
+
+    return list(FIGURES)
 
 
 def load_records(out: Path) -> list[dict]:

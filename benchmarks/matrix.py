@@ -84,10 +84,13 @@ def _table1():
 
 
 def _table2():
-    return [Row("table2", "quant-vq", "AR prior + VQ baseline tokenizer", "✗ PyraTok"),
-            Row("table2", "quant-lfq", "AR prior + LFQ single-scale baseline tokenizer", "✗ PyraTok"),
-            Row("table2", "quant-fsq", "AR prior + FSQ baseline tokenizer", "✗ PyraTok"),
-            Row("table2", "pyratok-tiny", "AR prior + PyraTok (tiny, trained here)", "✓ PyraTok")]
+    ar = (("type", "AR prior"),)
+    return [Row("table2", "quant-vq", "AR prior + VQ baseline tokenizer", "✗ PyraTok", cells=ar),
+            Row("table2", "quant-gvq", "AR prior + GVQ baseline tokenizer", "✗ PyraTok", cells=ar),
+            Row("table2", "quant-lfq", "AR prior + LFQ single-scale baseline tokenizer", "✗ PyraTok", cells=ar),
+            Row("table2", "quant-rvq", "AR prior + RVQ baseline tokenizer", "✗ PyraTok", cells=ar),
+            Row("table2", "quant-fsq", "AR prior + FSQ baseline tokenizer", "✗ PyraTok", cells=ar),
+            Row("table2", "pyratok-tiny", "AR prior + PyraTok (tiny, trained here)", "✓ PyraTok", cells=ar)]
 
 
 def _table3():
@@ -97,8 +100,9 @@ def _table3():
 
 
 def _understanding(table: str):
-    return [Row(table, "pyratok-tiny", "PyraTok (tiny, trained here)")] + [
-        Row(table, t, t) for t in FEATURE_TOKENIZERS if t != "pyratok-tiny"]
+    vae = (("vae", "✓"),) if table == "table5" else ()  # every measured tokenizer is a video VAE / tokenizer
+    return [Row(table, "pyratok-tiny", "PyraTok (tiny, trained here)", cells=vae)] + [
+        Row(table, t, t, cells=vae) for t in FEATURE_TOKENIZERS if t != "pyratok-tiny"]
 
 
 def _table6():
@@ -107,14 +111,21 @@ def _table6():
             Row("table6", "pyratok-tiny-wo-text", "w/o Text Guidance", "no text cross-attention"),
             Row("table6", "pyratok-tiny-wo-pyramid", "w/o Pyramidal-Q", "every block reads the deepest stage"),
             Row("table6", "pyratok-tiny-2-blocks", "2 Blocks", "2 Q-blocks"),
+            Row("table6", "pyratok-tiny-3-blocks", "3 Blocks", "3 Q-blocks", not_run=_THREE_BLOCKS),
             Row("table6", "pyratok-tiny-wo-drift", "w/o L_drift", "loss ablation"),
             Row("table6", "pyratok-tiny-wo-ar", "w/o L_AR", "loss ablation"),
+            Row("table6", "pyratok-tiny-wo-drift-ar", "w/o L_drift & L_AR", "loss ablation"),
+            Row("table6", "pyratok-tiny-wo-commitment", "w/o L_vision-commitment", "loss ablation"),
+            Row("table6", "pyratok-tiny-wo-text-alignment", "w/o L_text-cond. alignment", "loss ablation"),
+            Row("table6", "pyratok-tiny-wo-text-codebook", "w/o L_text-codebook alignment", "loss ablation"),
             Row("table6", "pyratok-tiny-wo-codebook", "w/o L_codebook", "all five codebook terms off (no paper row)",
                 not_run=_WO_CODEBOOK)]
 
 
 def _table7():
-    return [Row("table7", t, lbl) for t, lbl in CODECS] + [Row("table7", "pyratok-tiny", "PyraTok (tiny)")]
+    own = "its own rate (a fixed-rate tokenizer: not matched)"
+    return [Row("table7", t, lbl) for t, lbl in CODECS] + [Row("table7", "pyratok-tiny", "PyraTok (tiny)")] + [
+        Row("table7", q, q.replace("quant-", "").upper() + " baseline (tiny)", own) for q in QUANTIZERS]
 
 
 def _table8():
@@ -132,7 +143,13 @@ def _table9():
             Row("table9", "quant-lfq", "LFQ (65536 / 16)", "single scale, K = 16 (= Table 6 w/o LaPQ)"),
             Row("table9", "quant-rvq", "RVQ (2 x 8000 / 512)", "single scale, depth 2"),
             Row("table9", "quant-fsq", "FSQ (15360 / 5)", "single scale, levels 8,8,8,6,5 (not in the paper)"),
-            Row("table9", "pyratok-tiny", "LaPQ (tiny PyraTok, 65536 / 16)", "4 levels")]
+            Row("table9", "pyratok-tiny", "LaPQ (tiny PyraTok, 65536 / 16)", "4 levels"),
+            Row("table9", "pyratok-tiny-lapq-8000", "LaPQ (8000 / 512)", "the paper's second LaPQ row",
+                not_run="no such tiny variant: LaPQ quantizes with LFQ, whose codebook has 2^K codes of K dims, so "
+                        "an 8000-code 512-d LaPQ is not a configuration this implementation can build"),
+            Row("table9", "quant-rvq-32800", "RVQ (32800 / 16)", "the paper's second RVQ row",
+                not_run="no quant-rvq variant with 32800 codes x 16 dims is registered (adapters: "
+                        "quantizer_baselines options codebook_size=32800, dim=16 and a registry entry)")]
 
 
 # Table 10: (tokenizer, row label, leaderboard setting shown as the row's setting)

@@ -177,5 +177,6 @@ def test_table7_spec_points_at_real_rows():
         assert col.benchmark == "mcl-jcv-compression"
         if col.paper_metric:
             assert ((board["metric"] == col.paper_metric) & (board["benchmark"] == col.paper_benchmark)).any()
-    assert {r.tokenizer for r in spec.measured} == {"h264", "hevc", "av1", "vp9", "pyratok-tiny"}
+    assert {r.tokenizer for r in spec.measured} == {"h264", "hevc", "av1", "vp9", "pyratok-tiny", "quant-vq",
+                                                    "quant-gvq", "quant-lfq", "quant-rvq", "quant-fsq"}
     assert {r.tokenizer for r in spec.measured} <= set(list_tokenizers())

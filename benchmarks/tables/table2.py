@@ -10,6 +10,7 @@ SPECS = [
         title="Table 2: Text-to-video generation on WebVid (FVD ↓ / TC ↑)",
         leaderboard="table2_text_to_video.csv",
         columns=(
+            Column("Type", None, "type", paper_metric="Type", fmt="{}", paper_any_setting=True),
             Column("FVD (↓)", "webvid-t2v", "FVD", paper_benchmark="WebVid-10M", paper_metric="FVD", fmt="{:.1f}"),
             Column("TC (↑)", "webvid-t2v", "TC", paper_benchmark="WebVid-10M", paper_metric="TC", fmt="{:.1f}",
                    scale=100.0),

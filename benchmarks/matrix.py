@@ -145,11 +145,12 @@ def _table9():
             Row("table9", "quant-fsq", "FSQ (15360 / 5)", "single scale, levels 8,8,8,6,5 (not in the paper)"),
             Row("table9", "pyratok-tiny", "LaPQ (tiny PyraTok, 65536 / 16)", "4 levels"),
             Row("table9", "pyratok-tiny-lapq-8000", "LaPQ (8000 / 512)", "the paper's second LaPQ row",
-                not_run="no such tiny variant: LaPQ quantizes with LFQ, whose codebook has 2^K codes of K dims, so "
-                        "an 8000-code 512-d LaPQ is not a configuration this implementation can build"),
+                not_run="no tokenizer is registered for it: the model can be configured so (lapq.mode 'pyramid' with "
+                        "lapq.quantizer {type: vq, codebook_size: 8000, dim: 512}), but adapters has no entry for "
+                        "it (quantizer_baselines is single-scale only; a pyratok-tiny ablation would be needed)"),
             Row("table9", "quant-rvq-32800", "RVQ (32800 / 16)", "the paper's second RVQ row",
-                not_run="no quant-rvq variant with 32800 codes x 16 dims is registered (adapters: "
-                        "quantizer_baselines options codebook_size=32800, dim=16 and a registry entry)")]
+                not_run="no quant-rvq variant with 32800 codes x 16 dims is registered (adapters: a "
+                        "quantizer_baselines entry with codebook_size 32800, dim 16, and its registry line)")]
 
 
 # Table 10: (tokenizer, row label, leaderboard setting shown as the row's setting)

@@ -9,8 +9,11 @@ e.g. Table 5 = Kinetics columns + MVBench column) and writes, per table, ``<out>
 Each table has two kinds of rows, never mixed: **paper** rows (numbers reported in the paper, from ``leaderboards/``)
 and **measured** rows (records of this harness; the row says on which data: synthetic, real sample or real
 dataset). A measured cell with no value shows ``n/a`` and its reason in the notes; a cell that was not run shows
-``—``. Below each table: the provenance of its measured cells (data sources, sample counts, devices, code
-versions, checkpoint origins).
+``—``; a declared row (:mod:`benchmarks.matrix`) that nothing ran is not drawn but named in the notes with its
+reason (its ``not_run``, or "no records yet"), so no row disappears silently. Below each table: the provenance of
+its measured cells (data sources, sample counts, devices, code versions, checkpoint origins). The ``.csv`` ends
+with ``# note:`` / ``# provenance:`` lines and the ``.tex`` with a commented LaTeX caption and the same lines,
+so a pasted table keeps its caveats.
 """
 from __future__ import annotations
 

@@ -1,9 +1,10 @@
 """Declarative table specs: which measured records fill which rows/columns of a paper table, and which
 leaderboard rows (paper-reported) sit beside them. Rendering is in :mod:`benchmarks.tables.render`.
 
-A measured row is one tokenizer (a registry name), declared in :mod:`benchmarks.matrix`; a paper row comes from ``leaderboards/<csv>`` filtered by
-``method`` (and optionally a substring of ``setting``). Measured cells and paper cells are never in the same row:
-a measured row is labelled ``measured here (<data origin>)`` and a paper row ``paper``.
+A measured row is one tokenizer (a registry name), declared in :mod:`benchmarks.matrix`; a paper row comes from
+``leaderboards/<csv>`` filtered by ``method`` (and optionally a substring of ``setting``, or the paper's row
+number). Measured cells and paper cells are never in the same row: a measured row is labelled
+``measured here (<data origin>)`` and a paper row ``paper``.
 """
 from __future__ import annotations
 

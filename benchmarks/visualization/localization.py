@@ -8,6 +8,8 @@ from typing import Sequence
 
 import numpy as np
 
+from benchmarks.visualization.reconstruction import sample_folder_name
+
 __all__ = ["plot_localization_examples", "figure16_localization"]
 
 
@@ -74,8 +76,7 @@ def figure16_localization(records: list[dict], figures_dir: Path) -> list[Path]:
     out = []
     for bench in ("thumos14-tal", "activitynet-tal"):
         root = Path(figures_dir) / "samples" / bench
-        # the runner names sample folders by the tokenizer name with characters outside [A-Za-z0-9-_.] as "_"
-        ran = {"".join(c if c.isalnum() or c in "-_." else "_" for c in r["tokenizer"]): r for r in records
+        ran = {sample_folder_name(r["tokenizer"]): r for r in records
                if r["benchmark"] == bench and r["metric"].startswith("avg_map")}
         pngs = [d / "localization_examples.png" for d in sorted(root.iterdir()) if d.is_dir() and d.name in ran
                 and (d / "localization_examples.png").is_file()] if root.is_dir() else []

@@ -3,7 +3,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["figure5_grid"]
+__all__ = ["figure5_grid", "sample_folder_name"]
+
+
+def sample_folder_name(tokenizer: str) -> str:
+    """The folder the runner writes a tokenizer's sample images to: characters outside [A-Za-z0-9-_.] become "_"."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in tokenizer)
 
 
 def figure5_grid(records: list[dict], figures_dir: Path) -> list[Path]:
@@ -20,9 +25,8 @@ def figure5_grid(records: list[dict], figures_dir: Path) -> list[Path]:
         root = Path(figures_dir) / "samples" / bench
         if not root.is_dir():
             continue
-        from benchmarks.runner import _safe  # sample folders are named with the runner's file-safe names
-
-        measured = {_safe(r["tokenizer"]): r for r in records if r["benchmark"] == bench and r["metric"] == "psnr"}
+        measured = {sample_folder_name(r["tokenizer"]): r for r in records
+                    if r["benchmark"] == bench and r["metric"] == "psnr"}
         toks = [d for d in sorted(root.iterdir()) if d.is_dir() and d.name in measured]
         if not toks:
             continue

@@ -199,7 +199,7 @@ def test_table_specs_match_leaderboards_and_metrics():
 
 
 def test_registry_classes_and_requirements():
-    from benchmarks.tables import table2 as text_to_video, table8 as class_generation
+    from benchmarks.tasks import class_generation, text_to_video
 
     for name, table, module in (("ucf101-gfvd", "table8", class_generation), ("webvid-t2v", "table2", text_to_video)):
         bench = build_benchmark(name)

@@ -168,9 +168,12 @@ class Benchmark(ABC):
             return f"cannot decode ({kind})"
         return None
 
-    def default_tokenizers(self) -> list[str] | None:
-        """Tokenizers run by default (None: every default tokenizer it applies to)."""
-        return None
+    def default_tokenizers(self) -> list[str]:
+        """Tokenizers run by default: derived from the experiment matrix (the rows of the tables this benchmark
+        fills, :func:`benchmarks.matrix.default_tokenizers_for`); a benchmark does not choose them itself."""
+        from benchmarks.matrix import default_tokenizers_for
+
+        return default_tokenizers_for(self.name)
 
     # ------------------------------------------------------------------ work
     @abstractmethod

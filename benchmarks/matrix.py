@@ -1,26 +1,211 @@
-"""The experiment matrix: which tokenizers each benchmark runs by default (and so which rows its tables show).
+"""The experiment matrix: one declaration of which rows (tokenizers) each paper table and figure shows, and from
+which benchmarks. Everything else is derived from it:
 
-This is the one place the embedded default's tokenizer lists live; the runner asks
-:func:`default_tokenizers_for` and nothing else.
+* each benchmark's default tokenizers (:func:`default_tokenizers_for`, asked by the runner when the command line
+  names none): every runnable row that needs that benchmark;
+* each table's measured rows (:func:`measured_rows`, read by the table specs in :mod:`benchmarks.tables`), in the
+  order declared here.
+
+A row that cannot run here (its tokenizer is not registered, needs weights or a configuration that does not exist)
+is still declared, with ``not_run`` saying why: the renderer lists it and its reason in the table notes, so no row
+disappears silently. ``tests/test_matrix.py`` checks both directions: every declared runnable row is run by the
+default ``--suite all``, and every default run lands in a table column.
+
+Adding a tokenizer to a table = one :class:`Row` here (after registering the tokenizer in ``adapters/registry.py``).
 """
 from __future__ import annotations
 
-__all__ = ["DEFAULT_TOKENIZERS", "LOSS_ABLATIONS", "BENCHMARK_EXTRA_TOKENIZERS", "default_tokenizers_for"]
+from dataclasses import dataclass
 
-# the embedded default of `python -m benchmarks.run`: everything that runs here
-DEFAULT_TOKENIZERS = ("pyratok-tiny", "wan2.2-vae", "wan2.1-vae", "cogvideox-vae", "mochi-vae", "svd-vae",
-                      "quant-vq", "quant-gvq", "quant-lfq", "quant-rvq", "quant-fsq", "h264", "hevc", "av1", "vp9")
+__all__ = ["Row", "MATRIX", "TABLE_BENCHMARKS", "rows_of", "measured_rows", "default_tokenizers_for",
+           "runnable", "not_run_rows"]
+
+# the benchmarks whose records fill each table (a row needs all of them unless it says otherwise)
+RECON = ("webvid-recon", "coco-recon")
+TABLE_BENCHMARKS: dict[str, tuple[str, ...]] = {
+    "table1": ("tokenizer-efficiency",) + RECON,
+    "table2": ("webvid-t2v",),
+    "table3": ("ytvis-seg", "ovis-seg"),
+    "table4": ("thumos14-tal", "activitynet-tal"),
+    "table5": ("kinetics400-cls", "kinetics600-cls", "kinetics700-cls", "mvbench-qa"),
+    "table6": RECON,
+    "table7": ("mcl-jcv-compression",),
+    "table8": ("ucf101-gfvd",),
+    "table9": RECON + ("tokenizer-efficiency",),
+    "table10": ("thumos14-tal", "activitynet-tal", "mvbench-qa"),
+    "figure10": ("codebook-size",),
+    "figure29": ("codebook-utilization",),
+}
 
 
-# loss ablations (Tables 6 and 10): trained here with the same data and budget as pyratok-tiny
-LOSS_ABLATIONS = ("pyratok-tiny-wo-drift", "pyratok-tiny-wo-ar", "pyratok-tiny-wo-drift-ar",
-                  "pyratok-tiny-wo-text-alignment", "pyratok-tiny-wo-commitment", "pyratok-tiny-wo-text-codebook")
-# extra tokenizers a benchmark runs by default beside DEFAULT_TOKENIZERS (the ablation tables it feeds)
-BENCHMARK_EXTRA_TOKENIZERS = {"thumos14-tal": LOSS_ABLATIONS, "activitynet-tal": LOSS_ABLATIONS,
-                              "mvbench-qa": LOSS_ABLATIONS}
+@dataclass(frozen=True)
+class Row:
+    """One measured row of one table: ``tokenizer`` (a name in ``adapters.registry``) run on ``benchmarks``
+    (default: the table's, :data:`TABLE_BENCHMARKS`). ``setting`` is shown in brackets after the label; ``cells``
+    are fixed text cells of descriptive columns, by column metric (e.g. ``(("type", "AR prior"),)``);
+    ``not_run`` non-empty: the row is declared but not run by the default suite, and this says why."""
+
+    table: str
+    tokenizer: str
+    label: str
+    setting: str = ""
+    benchmarks: tuple[str, ...] = ()
+    cells: tuple[tuple[str, str], ...] = ()
+    not_run: str = ""
+
+    def __post_init__(self):
+        if self.table not in TABLE_BENCHMARKS:
+            raise ValueError(f"matrix row {self.label!r}: unknown table {self.table!r}; valid: "
+                             f"{', '.join(TABLE_BENCHMARKS)}")
+        if not self.benchmarks:
+            object.__setattr__(self, "benchmarks", TABLE_BENCHMARKS[self.table])
 
 
-def default_tokenizers_for(name: str, benchmark) -> list[str]:
-    """The tokenizers benchmark ``name`` runs when the command line names none."""
-    own = benchmark.default_tokenizers()
-    return list(own) if own else list(DEFAULT_TOKENIZERS) + list(BENCHMARK_EXTRA_TOKENIZERS.get(name, ()))
+# the trained-here video VAEs (tiny configs of the real architectures) and single-scale quantizer baselines
+VAES = (("wan2.2-vae", "WAN 2.2 VAE (tiny)"), ("wan2.1-vae", "WAN 2.1 VAE (tiny)"),
+        ("cogvideox-vae", "CogVideoX VAE (tiny)"), ("mochi-vae", "Mochi VAE (tiny)"), ("svd-vae", "SVD VAE (tiny)"))
+QUANTIZERS = ("quant-vq", "quant-gvq", "quant-lfq", "quant-rvq", "quant-fsq")
+CODECS = (("h264", "H.264 (x264)"), ("hevc", "HEVC (x265)"), ("av1", "AV1 (SVT-AV1)"), ("vp9", "VP9 (libvpx)"))
+# every tokenizer with features (codecs have none), for the zero-shot understanding tables
+FEATURE_TOKENIZERS = ("pyratok-tiny",) + tuple(n for n, _ in VAES) + QUANTIZERS
+
+_WO_CODEBOOK = ("no paper row (all five Eq. 2 codebook terms off at once is not one of the paper's ablations); "
+                "one more tiny training per default run for it is not spent: run it with "
+                "--tokenizers pyratok-tiny-wo-codebook")
+_THREE_BLOCKS = ("tokenizer pyratok-tiny-3-blocks is not registered yet (adapters: ABLATIONS['3-blocks'] = "
+                 "{'lapq': {'num_levels': 3}} and its registry entry beside 2-blocks)")
+
+
+def _table1():
+    rows = [Row("table1", "cogvideox-vae", "CogVideoX VAE (tiny)"), Row("table1", "wan2.2-vae", "WAN 2.2 VAE (tiny)"),
+            Row("table1", "wan2.1-vae", "WAN 2.1 VAE (tiny)"), Row("table1", "mochi-vae", "Mochi VAE (tiny)"),
+            Row("table1", "svd-vae", "SVD VAE (tiny)"), Row("table1", "pyratok-tiny", "PyraTok (tiny)")]
+    return rows
+
+
+def _table2():
+    ar = (("type", "AR prior"),)
+    return [Row("table2", "quant-vq", "AR prior + VQ baseline tokenizer", "✗ PyraTok", cells=ar),
+            Row("table2", "quant-gvq", "AR prior + GVQ baseline tokenizer", "✗ PyraTok", cells=ar),
+            Row("table2", "quant-lfq", "AR prior + LFQ single-scale baseline tokenizer", "✗ PyraTok", cells=ar),
+            Row("table2", "quant-rvq", "AR prior + RVQ baseline tokenizer", "✗ PyraTok", cells=ar),
+            Row("table2", "quant-fsq", "AR prior + FSQ baseline tokenizer", "✗ PyraTok", cells=ar),
+            Row("table2", "pyratok-tiny", "AR prior + PyraTok (tiny, trained here)", "✓ PyraTok", cells=ar)]
+
+
+def _table3():
+    labels = dict((("pyratok-tiny", "PyraTok (tiny)"),) + VAES + tuple(
+        (q, q.replace("quant-", "").upper() + " (tiny)") for q in QUANTIZERS))
+    return [Row("table3", t, labels[t], "zero-shot") for t in FEATURE_TOKENIZERS]
+
+
+def _understanding(table: str):
+    vae = (("vae", "✓"),) if table == "table5" else ()  # every measured tokenizer is a video VAE / tokenizer
+    return [Row(table, "pyratok-tiny", "PyraTok (tiny, trained here)", cells=vae)] + [
+        Row(table, t, t, cells=vae) for t in FEATURE_TOKENIZERS if t != "pyratok-tiny"]
+
+
+def _table6():
+    return [Row("table6", "pyratok-tiny", "PyraTok (tiny, default)", "4 blocks, all losses"),
+            Row("table6", "pyratok-tiny-wo-lapq", "w/o LaPQ", "single-scale LFQ"),
+            Row("table6", "pyratok-tiny-wo-text", "w/o Text Guidance", "no text cross-attention"),
+            Row("table6", "pyratok-tiny-wo-pyramid", "w/o Pyramidal-Q", "every block reads the deepest stage"),
+            Row("table6", "pyratok-tiny-2-blocks", "2 Blocks", "2 Q-blocks"),
+            Row("table6", "pyratok-tiny-3-blocks", "3 Blocks", "3 Q-blocks", not_run=_THREE_BLOCKS),
+            Row("table6", "pyratok-tiny-wo-drift", "w/o L_drift", "loss ablation"),
+            Row("table6", "pyratok-tiny-wo-ar", "w/o L_AR", "loss ablation"),
+            Row("table6", "pyratok-tiny-wo-drift-ar", "w/o L_drift & L_AR", "loss ablation"),
+            Row("table6", "pyratok-tiny-wo-commitment", "w/o L_vision-commitment", "loss ablation"),
+            Row("table6", "pyratok-tiny-wo-text-alignment", "w/o L_text-cond. alignment", "loss ablation"),
+            Row("table6", "pyratok-tiny-wo-text-codebook", "w/o L_text-codebook alignment", "loss ablation"),
+            Row("table6", "pyratok-tiny-wo-codebook", "w/o L_codebook", "all five codebook terms off (no paper row)",
+                not_run=_WO_CODEBOOK)]
+
+
+def _table7():
+    own = "its own rate (a fixed-rate tokenizer: not matched)"
+    return [Row("table7", t, lbl) for t, lbl in CODECS] + [Row("table7", "pyratok-tiny", "PyraTok (tiny)")] + [
+        Row("table7", q, q.replace("quant-", "").upper() + " baseline (tiny)", own) for q in QUANTIZERS]
+
+
+def _table8():
+    return [Row("table8", "pyratok-tiny", "PyraTok (tiny, trained here) + AR prior", "AR"),
+            Row("table8", "quant-vq", "VQ baseline (trained here) + AR prior", "AR"),
+            Row("table8", "quant-gvq", "GVQ baseline (trained here) + AR prior", "AR"),
+            Row("table8", "quant-lfq", "LFQ single-scale baseline (trained here) + AR prior", "AR"),
+            Row("table8", "quant-rvq", "RVQ baseline (trained here) + AR prior", "AR"),
+            Row("table8", "quant-fsq", "FSQ baseline (trained here) + AR prior", "AR")]
+
+
+def _table9():
+    return [Row("table9", "quant-vq", "VQ (4096 / 256)", "single scale, vector-quantize-pytorch"),
+            Row("table9", "quant-gvq", "GVQ (4 x 4096 / 256)", "single scale, 4 groups"),
+            Row("table9", "quant-lfq", "LFQ (65536 / 16)", "single scale, K = 16 (= Table 6 w/o LaPQ)"),
+            Row("table9", "quant-rvq", "RVQ (2 x 8000 / 512)", "single scale, depth 2"),
+            Row("table9", "quant-fsq", "FSQ (15360 / 5)", "single scale, levels 8,8,8,6,5 (not in the paper)"),
+            Row("table9", "pyratok-tiny", "LaPQ (tiny PyraTok, 65536 / 16)", "4 levels"),
+            Row("table9", "pyratok-tiny-lapq-8000", "LaPQ (8000 / 512)", "the paper's second LaPQ row",
+                not_run="no tokenizer is registered for it: the model can be configured so (lapq.mode 'pyramid' with "
+                        "lapq.quantizer {type: vq, codebook_size: 8000, dim: 512}), but adapters has no entry for "
+                        "it (quantizer_baselines is single-scale only; a pyratok-tiny ablation would be needed)"),
+            Row("table9", "quant-rvq-32800", "RVQ (32800 / 16)", "the paper's second RVQ row",
+                not_run="no quant-rvq variant with 32800 codes x 16 dims is registered (adapters: a "
+                        "quantizer_baselines entry with codebook_size 32800, dim 16, and its registry line)")]
+
+
+# Table 10: (tokenizer, row label, leaderboard setting shown as the row's setting)
+TABLE10_ROWS = (
+    ("pyratok-tiny", "✓ All losses", "ablation=none (all losses)"),
+    ("pyratok-tiny-wo-drift", "✗ L_drift", "ablation=w/o L_drift"),
+    ("pyratok-tiny-wo-ar", "✗ L_AR", "ablation=w/o L_AR"),
+    ("pyratok-tiny-wo-drift-ar", "✗ L_dino & L_AR (= L_drift & L_AR)", "ablation=w/o L_dino & L_AR"),
+    ("pyratok-tiny-wo-text-alignment", "✗ L_text-cond. alignment", "ablation=w/o L_text-cond. alignment"),
+    ("pyratok-tiny-wo-commitment", "✗ L_vision_commitment", "ablation=w/o L_vision_commitment"),
+    ("pyratok-tiny-wo-text-codebook", "✗ L_text-codebook alignment", "ablation=w/o L_text-codebook alignment"),
+    ("pyratok-tiny-wo-codebook", "✗ L_codebook (all five Eq. 2 terms; no paper row)", None),
+)
+
+
+def _table10():
+    return [Row("table10", t, lbl, s or "", not_run=_WO_CODEBOOK if t == "pyratok-tiny-wo-codebook" else "")
+            for t, lbl, s in TABLE10_ROWS]
+
+
+def _figures():
+    return [Row("figure10", t, lbl) for t, lbl in (("pyratok-tiny-k8", "K = 8 (256 codes)"),
+                                                    ("pyratok-tiny-k12", "K = 12 (4,096 codes)"),
+                                                    ("pyratok-tiny", "K = 16 (65,536 codes)"))] + [
+        Row("figure29", "pyratok-tiny", "PyraTok (tiny)")]
+
+
+MATRIX: tuple[Row, ...] = tuple(
+    _table1() + _table2() + _table3() + _understanding("table4") + _understanding("table5") + _table6() + _table7()
+    + _table8() + _table9() + _table10() + _figures())
+
+
+def rows_of(table: str) -> tuple[Row, ...]:
+    """The declared rows of ``table`` ("table6"), in order."""
+    if table not in TABLE_BENCHMARKS:
+        raise KeyError(f"unknown table {table!r}; valid: {', '.join(TABLE_BENCHMARKS)}")
+    return tuple(r for r in MATRIX if r.table == table)
+
+
+def runnable(row: Row) -> bool:
+    return not row.not_run
+
+
+def not_run_rows(matrix: tuple[Row, ...] = MATRIX) -> list[Row]:
+    return [r for r in matrix if not runnable(r)]
+
+
+def measured_rows(table: str):
+    """The table spec rows (:class:`benchmarks.tables.spec.MeasuredRow`) of ``table``."""
+    from benchmarks.tables.spec import MeasuredRow
+
+    return tuple(MeasuredRow(r.tokenizer, r.label, r.setting, r.cells, r.not_run) for r in rows_of(table))
+
+
+def default_tokenizers_for(name: str, benchmark=None, matrix: tuple[Row, ...] = MATRIX) -> list[str]:
+    """The tokenizers benchmark ``name`` runs when the command line names none: every runnable row that needs it,
+    in declaration order (``benchmark``, the built benchmark, is accepted for the runner's call and not needed)."""
+    return list(dict.fromkeys(r.tokenizer for r in matrix if name in r.benchmarks and runnable(r)))

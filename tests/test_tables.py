@@ -71,3 +71,50 @@ def test_table5_parts_merge_into_one_table():
     labels = [c.label for c in specs["table5"].columns]
     assert any("Kinetics-400" in x for x in labels) and any("MVBench" in x for x in labels)
     assert _merged_title("Table 5 (Kinetics columns): a", "Table 5 (MVBench column): b") == "Table 5: a; b"
+
+
+def test_a_declared_row_that_nothing_ran_is_listed_with_its_reason():
+    spec = TableSpec("table1", "Table 1: test", "table1_reconstruction.csv",
+                     (Column("WebVid PSNR", "webvid-recon", "psnr", "WebVid-10M", "PSNR"),),
+                     (MeasuredRow("tok-a", "A"), MeasuredRow("tok-b", "B"),
+                      MeasuredRow("tok-c", "C", not_run="needs weights that are not here")))
+    t = build_table(spec, [_rec("tok-a", "webvid-recon", "psnr", 14.0)])
+    assert [r["label"] for r in t["rows"] if r["kind"] == "measured"] == ["A"]
+    missing = [n for n in t["notes"] if n.startswith("Row not shown")]
+    assert len(missing) == 2
+    assert "B (tok-b)" in missing[0] and "no records yet" in missing[0]
+    assert "C (tok-c): needs weights that are not here" in missing[1]
+
+
+def test_csv_and_tex_keep_notes_and_provenance():
+    from benchmarks.tables.render import _csv, _tex
+
+    t = build_table(SPEC, [_rec("tok-a", "webvid-recon", "psnr", 14.771)])
+    csv_text, tex = _csv(t), _tex(t)
+    note = next(n for n in t["notes"] if "tok-b" in n)
+    assert f"# note: {note}" in csv_text.splitlines()
+    assert any(line.startswith("# provenance: webvid-recon") for line in csv_text.splitlines())
+    import csv
+
+    data = list(csv.reader(line for line in csv_text.splitlines() if not line.startswith("# ")))
+    assert data[0] == ["row", "numbers", "column", "value"] and ["A", "measured here (synthetic)", "WebVid PSNR",
+                                                                 "14.77"] in data
+    assert "% \\caption{Table 1: test." in tex and "% provenance: webvid-recon" in tex
+
+
+def test_fixed_cells_descriptive_paper_columns_and_repeated_paper_rows():
+    # Table 2's Type column is printed per method (its leaderboard setting differs from the FVD cells')
+    t2 = collect_specs()["table2"]
+    rows = {r["label"]: r["cells"] for r in build_table(t2, [])["rows"]}
+    assert rows["MotionAura [44] ✗ PyraTok"][:2] == ["Discrete Diffusion", "374"]
+    # a measured row's fixed cell
+    t = build_table(t2, [_rec("quant-vq", "webvid-t2v", "FVD", 4000.0)])
+    vq = next(r for r in t["rows"] if r["kind"] == "measured")
+    assert vq["cells"][0] == "AR prior" and vq["cells"][1] == "4000.0"
+    # Table 8 keeps both LARP-L rows (paper rows 5 and 10: gFVD 57 and 99)
+    t8 = build_table(collect_specs()["table8"], [])
+    assert [r["cells"][-1] for r in t8["rows"] if r["label"].startswith("LARP-L")] == ["57", "99"]
+    # Table 5 shows the paper's PyraTok row once, with its VAE mark
+    t5 = build_table(collect_specs()["table5"], [])
+    pyratok = [r for r in t5["rows"] if r["label"].startswith("PyraTok")]
+    assert len(pyratok) == 1 and pyratok[0]["cells"][0] == "✓"

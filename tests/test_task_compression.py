@@ -16,7 +16,8 @@ from benchmarks.base import DataSource, ShardResult
 from benchmarks.leaderboards import load_leaderboard
 from benchmarks.registry import BENCHMARKS, build_benchmark
 from benchmarks.synthetic import generate
-from benchmarks.tasks.compression import TABLES, MCLJCVCompression, clip_quality, resolve_target_bpp
+from benchmarks.tables.table7 import SPECS as TABLES
+from benchmarks.tasks.compression import MCLJCVCompression, clip_quality, resolve_target_bpp
 
 torch.set_num_threads(1)
 # tiny PyraTok at 17x64x64, pyramid token strides (t, s) = (2,16), (4,16), (4,32), (8,32):
@@ -178,5 +179,6 @@ def test_table7_spec_points_at_real_rows():
         assert col.benchmark == "mcl-jcv-compression"
         if col.paper_metric:
             assert ((board["metric"] == col.paper_metric) & (board["benchmark"] == col.paper_benchmark)).any()
-    assert {r.tokenizer for r in spec.measured} == {"h264", "hevc", "av1", "vp9", "pyratok-tiny"}
+    assert {r.tokenizer for r in spec.measured} == {"h264", "hevc", "av1", "vp9", "pyratok-tiny", "quant-vq",
+                                                    "quant-gvq", "quant-lfq", "quant-rvq", "quant-fsq"}
     assert {r.tokenizer for r in spec.measured} <= set(list_tokenizers())

@@ -12,8 +12,10 @@ import pytest
 import torch
 
 from benchmarks.base import DataSource
-from benchmarks.tasks.segmentation import (TABLES, OVISSegmentation, YouTubeVISSegmentation, plot_segmentation_examples,
-                                           predict_video, protocol_size, region_weights, upsample_logits, windows)
+from benchmarks.tables.table3 import SPECS as TABLES
+from benchmarks.tasks.segmentation import (OVISSegmentation, YouTubeVISSegmentation, predict_video, protocol_size,
+                                           region_weights, upsample_logits, windows)
+from benchmarks.visualization.segmentation import plot_segmentation_examples
 
 torch.set_num_threads(1)
 

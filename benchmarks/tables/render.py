@@ -1,15 +1,19 @@
 """Render the paper's tables and figures from result records (never by hand).
 
-``render_all(out)`` reads ``<out>/records/*.jsonl``, collects the :class:`~benchmarks.tables.spec.TableSpec` s that
-the task modules declare (module-level ``TABLES``; specs sharing a key are merged, e.g. Table 5 = Kinetics columns +
-MVBench column) and writes, per table, ``<out>/tables/<key>.md``, ``.csv`` and ``.tex``; task modules' ``FIGURES``
-(callables ``fn(records, figures_dir) -> [paths]``) write ``<out>/figures/*.png``.
+``render_all(out)`` reads ``<out>/records/*.jsonl``, collects the :class:`~benchmarks.tables.spec.TableSpec` s of
+the table modules (:data:`benchmarks.tables.TABLE_MODULES`, module-level ``SPECS``; specs sharing a key are merged,
+e.g. Table 5 = Kinetics columns + MVBench column) and writes, per table, ``<out>/tables/<key>.md``, ``.csv`` and
+``.tex``; :data:`benchmarks.tables.figures.FIGURES` (callables ``fn(records, figures_dir) -> [paths]``) write
+``<out>/figures/*.png``.
 
 Each table has two kinds of rows, never mixed: **paper** rows (numbers reported in the paper, from ``leaderboards/``)
 and **measured** rows (records of this harness; the row says on which data: synthetic, real sample or real
 dataset). A measured cell with no value shows ``n/a`` and its reason in the notes; a cell that was not run shows
-``—``. Below each table: the provenance of its measured cells (data sources, sample counts, devices, code
-versions, checkpoint origins).
+``—``; a declared row (:mod:`benchmarks.matrix`) that nothing ran is not drawn but named in the notes with its
+reason (its ``not_run``, or "no records yet"), so no row disappears silently. Below each table: the provenance of
+its measured cells (data sources, sample counts, devices, code versions, checkpoint origins). The ``.csv`` ends
+with ``# note:`` / ``# provenance:`` lines and the ``.tex`` with a commented LaTeX caption and the same lines,
+so a pasted table keeps its caveats.
 """
 from __future__ import annotations
 
@@ -23,35 +27,29 @@ from pathlib import Path
 
 from benchmarks.tables.spec import Column, TableSpec
 
-__all__ = ["collect_specs", "collect_figures", "load_records", "build_table", "render_all", "task_modules"]
+__all__ = ["collect_specs", "collect_figures", "load_records", "build_table", "render_all"]
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def task_modules() -> list[str]:
-    from benchmarks.registry import BENCHMARKS
-
-    return list(dict.fromkeys(t.partition(":")[0] for t, _ in BENCHMARKS.values()))
-
-
-
-
 def _modules():
+    from benchmarks.tables import TABLE_MODULES
+
     mods = []
-    for name in task_modules():
+    for name in TABLE_MODULES:
         try:
             mods.append(importlib.import_module(name))
-        except ImportError as err:  # a task module whose optional dependency is missing: skip its tables, say so
+        except ImportError as err:  # a table whose optional dependency is missing: skip it, say so
             print(f"[tables] skipping {name}: {err}")
     return mods
 
 
 def collect_specs() -> "OrderedDict[str, TableSpec]":
-    """Every module's ``TABLES``; specs with the same key, or the same ``extra["part_of"]`` (a paper table whose
+    """Every table module's ``SPECS``; specs with the same key, or the same ``extra["part_of"]`` (a paper table whose
     columns come from several task modules, e.g. Table 5 = Kinetics + MVBench), become one table."""
     specs: OrderedDict[str, TableSpec] = OrderedDict()
     for m in _modules():
-        for spec in getattr(m, "TABLES", []):
+        for spec in m.SPECS:
             key = spec.extra.get("part_of") or spec.key
             if key in specs:
                 old = specs[key]
@@ -87,10 +85,9 @@ def _table_order(key: str):
 
 
 def collect_figures() -> list:
-    figs = []
-    for m in _modules():
-        figs += list(getattr(m, "FIGURES", []))
-    return figs
+    from benchmarks.tables.figures import FIGURES
+
+    return list(FIGURES)
 
 
 def load_records(out: Path) -> list[dict]:
@@ -108,7 +105,9 @@ def _paper_value(lb, row, col: Column):
     if lb is None or col.paper_metric is None:
         return None
     d = lb[lb["method"] == row.method]
-    if row.setting is not None:
+    if row.source_row is not None:  # a method the paper lists twice (Table 8's LARP-L)
+        d = d[d["source_row"] == row.source_row]
+    if row.setting is not None and not col.paper_any_setting:
         settings = d["setting"].fillna("")
         exact = d[settings == row.setting]  # "w/o L_drift" must not also match "w/o L_drift & L_AR"
         d = exact if not exact.empty else d[settings.str.contains(row.setting, regex=False)]
@@ -155,8 +154,8 @@ def build_table(spec: TableSpec, records: list[dict], identities: dict | None = 
 
     lb = load_leaderboard(spec.leaderboard) if spec.leaderboard else None
     header = ["Method", "Numbers"] + [c.label for c in spec.columns]
-    rows, notes, used = [], list(spec.notes), []
-    missing: OrderedDict[str, list[str]] = OrderedDict()  # reason -> cells with no value
+    rows, notes, used, not_run = [], list(spec.notes), [], []
+    missing: OrderedDict[str, list[tuple[str, str]]] = OrderedDict()  # reason -> (row, column) with no value
     for pr in spec.paper:
         cells = [_paper_value(lb, pr, c) for c in spec.columns]
         if all(c is None for c in cells):
@@ -167,9 +166,9 @@ def build_table(spec: TableSpec, records: list[dict], identities: dict | None = 
     for mr in spec.measured:
         cells, origins = [], set()
         for c in spec.columns:
-            if c.benchmark is None:  # an identity field of the tokenizer (vocab, code_dim, params, ...)
+            if c.benchmark is None:  # a fixed cell of the row, or an identity field (vocab, code_dim, params, ...)
                 ident = (identities or {}).get(mr.tokenizer, {})
-                v = ident.get(c.metric, ident.get("config", {}).get(c.metric))
+                v = dict(mr.cells).get(c.metric, ident.get(c.metric, ident.get("config", {}).get(c.metric)))
                 cells.append("" if v is None else _format(v, c))
                 continue
             rec = _measured(records, mr.tokenizer, c)
@@ -180,23 +179,28 @@ def build_table(spec: TableSpec, records: list[dict], identities: dict | None = 
             origins.add(rec["data_origin"])
             cell = _fmt(rec, c)
             if rec["value"] is None:
-                missing.setdefault(rec.get("note") or "no value", []).append(f"{mr.label} / {c.label}")
+                missing.setdefault(rec.get("note") or "no value", []).append((mr.label, c.label))
             if rec.get("text_space") == "probe":
                 cell += " (probe)"
             if rec.get("checkpoint_origin") == "random-init":
                 cell += " †"
             cells.append(cell)
         if all(x in ("—", "") for x, c in zip(cells, spec.columns) if c.benchmark is not None):
+            not_run.append(mr)  # declared, nothing ran it: listed in the notes, never dropped silently
             continue
         src = "measured here (" + ", ".join(sorted(origins)) + ")" if origins else "measured here"
         rows.append({"label": mr.label + (f" [{mr.setting}]" if mr.setting else ""), "kind": "measured",
                      "source": src, "cells": cells})
     for reason, cells in missing.items():
-        cols = sorted({c.split(" / ", 1)[1] for c in cells})
+        cols = sorted({col for _, col in cells})  # (row label, column label): labels may hold " / "
         if len(cells) > 3:
             notes.append(f"n/a in {', '.join(cols)} ({len(cells)} cells): {reason}")
         else:
-            notes.append(f"n/a in {'; '.join(cells)}: {reason}")
+            notes.append(f"n/a in {'; '.join(f'{row} / {col}' for row, col in cells)}: {reason}")
+    for mr in not_run:
+        why = mr.not_run or ("run by the default suite (benchmarks.matrix) but no records yet: regenerate "
+                             "results with `python -m benchmarks.run`")
+        notes.append(f"Row not shown, not run: {mr.label} ({mr.tokenizer}): {why}.")
     if any(r.get("checkpoint_origin") == "random-init" for r in used):
         notes.append("† untrained (random-init) tokenizer: a smoke-test number with no meaning.")
     return {"title": spec.title, "header": header, "rows": rows, "notes": _dedup(notes),
@@ -254,6 +258,11 @@ def _csv(t: dict) -> str:
         for h, c in zip(t["header"][2:], r["cells"]):
             if c not in ("", None):
                 w.writerow([r["label"], r["source"], h, c])
+    # the caveats travel with the numbers: trailing lines starting with "# " (skip them to read the data; a
+    # column label may itself start with "#", e.g. "#Tokens", so pandas' comment="#" is not safe)
+    buf.write(f"# {t['title']}\n")
+    buf.writelines(f"# note: {n}\n" for n in t["notes"])
+    buf.writelines(f"# provenance: {p}\n" for p in t["provenance"])
     return buf.getvalue()
 
 
@@ -276,6 +285,11 @@ def _tex(t: dict) -> str:
         last = r["kind"]
         lines.append(" & ".join(_tex_escape(str(x)) for x in [r["label"], r["source"]] + r["cells"]) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}"]
+    # a pasted table keeps its caveats: notes and provenance as a caption-ready block and as comments
+    caption = " ".join([t["title"] + "."] + list(t["notes"]))
+    lines += [r"% \caption{" + _tex_escape(caption) + "}"]
+    lines += ["% note: " + _tex_escape(n) for n in t["notes"]]
+    lines += ["% provenance: " + _tex_escape(p) for p in t["provenance"]]
     return "\n".join(lines) + "\n"
 
 

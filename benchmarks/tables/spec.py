@@ -1,9 +1,10 @@
 """Declarative table specs: which measured records fill which rows/columns of a paper table, and which
 leaderboard rows (paper-reported) sit beside them. Rendering is in :mod:`benchmarks.tables.render`.
 
-A measured row is one tokenizer (a registry name); a paper row comes from ``leaderboards/<csv>`` filtered by
-``method`` (and optionally a substring of ``setting``). Measured cells and paper cells are never in the same row:
-a measured row is labelled ``measured here (<data origin>)`` and a paper row ``paper``.
+A measured row is one tokenizer (a registry name), declared in :mod:`benchmarks.matrix`; a paper row comes from
+``leaderboards/<csv>`` filtered by ``method`` (and optionally a substring of ``setting``, or the paper's row
+number). Measured cells and paper cells are never in the same row: a measured row is labelled
+``measured here (<data origin>)`` and a paper row ``paper``.
 """
 from __future__ import annotations
 
@@ -21,13 +22,16 @@ class Column:
     paper_metric: str | None = None   # leaderboard ``metric`` value ("PSNR"); None: no paper counterpart
     fmt: str = "{:.2f}"               # how a measured value is printed
     scale: float = 1.0                # measured value x scale before printing (e.g. 100 for %)
+    paper_any_setting: bool = False   # a descriptive paper column (Type, VAE): match the method, not the setting
 
 
 @dataclass(frozen=True)
 class MeasuredRow:
     tokenizer: str                    # registry name (a record's ``tokenizer``)
     label: str                        # row label, e.g. "PyraTok (tiny)"
-    setting: str = ""                 # shown in a "setting" column when the table has one
+    setting: str = ""                 # shown in brackets after the label
+    cells: tuple = ()                 # ((column metric, text), ...): fixed text of descriptive columns
+    not_run: str = ""                 # non-empty: declared, not run by the default suite; why (shown in the notes)
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,7 @@ class PaperRow:
     method: str                       # leaderboard ``method``
     label: str | None = None          # row label (default: the method)
     setting: str | None = None        # substring the leaderboard ``setting`` must contain (None: any)
+    source_row: int | None = None     # the paper table's row number, for a method the paper lists twice
 
 
 @dataclass(frozen=True)

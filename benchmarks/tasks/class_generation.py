@@ -43,9 +43,8 @@ import torch
 
 from benchmarks.base import Benchmark, DataSource, Metric, Shard, ShardResult
 from benchmarks.registry import register_benchmark
-from benchmarks.tables.spec import Column, MeasuredRow, PaperRow, TableSpec
 
-__all__ = ["UCF101ClassConditionalGeneration", "PAPER_PROTOCOL", "TABLES"]
+__all__ = ["UCF101ClassConditionalGeneration", "PAPER_PROTOCOL"]
 
 PAPER_PROTOCOL = {
     "frames": 17,              # MAGVIT / LARP 16 frames; 1 + 4k for the causal tokenizers (FVD reads 16)
@@ -284,51 +283,3 @@ def _gfvd_metric(results, fvd_proto, n_gen, n_failed, fitted) -> Metric:
                          "n_generated_per_repeat": out["n_generated_per_repeat"], "n_real": out["n_real"],
                          "fvd_protocol": fvd_proto.to_dict(),
                          "network": network})
-
-
-# ---------------------------------------------------------------------------------------------------- table
-_MEASURED = (
-    MeasuredRow("pyratok-tiny", "PyraTok (tiny, trained here) + AR prior", "AR"),
-    MeasuredRow("quant-vq", "VQ baseline (trained here) + AR prior", "AR"),
-    MeasuredRow("quant-gvq", "GVQ baseline (trained here) + AR prior", "AR"),
-    MeasuredRow("quant-lfq", "LFQ single-scale baseline (trained here) + AR prior", "AR"),
-    MeasuredRow("quant-rvq", "RVQ baseline (trained here) + AR prior", "AR"),
-    MeasuredRow("quant-fsq", "FSQ baseline (trained here) + AR prior", "AR"),
-)
-
-TABLES = [
-    TableSpec(
-        key="table8",
-        title="Table 8: Class-guided video generation (UCF-101)",
-        leaderboard="table8_class_guided_generation.csv",
-        columns=(
-            Column("#Tokens", "ucf101-gfvd", "tokens", paper_metric="tokens", fmt="{:.0f}"),
-            Column("#Params (Gen.) [M]", "ucf101-gfvd", "generator params", paper_metric="generator params",
-                   fmt="{:.2f}"),
-            Column("gFVD (↓)", "ucf101-gfvd", "gFVD", paper_benchmark="UCF-101", paper_metric="gFVD", fmt="{:.1f}"),
-        ),
-        measured=_MEASURED,
-        paper=(
-            PaperRow("MAGVIT", "MAGVIT [69]", "generator=AR"),
-            PaperRow("MAGVIT-V2", "MAGVIT-V2 [70]", "generator=AR"),
-            PaperRow("MAGVIT", "MAGVIT [69] (MLLM)", "generator=MLLM"),
-            PaperRow("MAGVIT-V2", "MAGVIT-V2 [70] (MLLM)", "generator=MLLM"),
-            PaperRow("LARP-L", "LARP-L [55]"),
-            PaperRow("CogVideoX", "CogVideoX [67]"),
-            PaperRow("TATS", "TATS [11]"),
-            PaperRow("Video-LaVIT", "Video-LaVIT [21]"),
-            PaperRow("OmniTok", "OmniTok [57]"),
-            PaperRow("SweetTok", "SweetTok [46]"),
-            PaperRow("PyraTok", "PyraTok (paper)"),
-        ),
-        notes=(
-            "Measured rows: the same autoregressive prior (benchmarks.generation, class prefix) trained on each "
-            "tokenizer's codes; gFVD = FVD (I3D Kinetics-400 logits) of generated vs real UCF-101 train clips of the "
-            "same classes, mean over repeats (std in the records).",
-            "Embedded default: synthetic UCF-101, 9 x 64 x 64 clips, tiny prior and a few samples per class — FVD on "
-            "so few videos is biased upward and not comparable with the paper's numbers (10k samples, 2.3B "
-            "generator).",
-            "The paper lists LARP-L twice (gFVD 57 and 99) without saying what distinguishes the rows.",
-        ),
-    ),
-]

@@ -45,12 +45,11 @@ import torch
 from adapters.base import NotSupported
 from benchmarks.base import Benchmark, DataSource, Metric, Shard, ShardResult, chunk
 from benchmarks.registry import register_benchmark
-from benchmarks.tables.spec import Column, MeasuredRow, PaperRow, TableSpec
 from benchmarks.tasks.clips import batched, conform
 
 __all__ = ["true_label_rank", "top_k_accuracy", "mean_class_accuracy", "accuracy_from_ranks",
            "mean_class_accuracy_from_ranks", "Kinetics400Classification", "Kinetics600Classification",
-           "Kinetics700Classification", "TABLES"]
+           "Kinetics700Classification"]
 
 
 # ---------------------------------------------------------------------------------------------------- metrics
@@ -401,43 +400,3 @@ class Kinetics600Classification(_KineticsZeroShot):
             return super().probe_plan(data, classes)
         seen = sorted(set(self.reference_classes(data)) - set(classes))
         return {"k400_classes": seen}, {c: "k400_classes" for c in classes}
-
-
-# ---------------------------------------------------------------------------------------------------- table 5
-def _measured_rows() -> tuple[MeasuredRow, ...]:
-    """PyraTok-tiny and every default tokenizer with features (codecs have none; non-aligned ones get probe
-    cells only)."""
-    from adapters.registry import REGISTRY
-    from benchmarks.matrix import DEFAULT_TOKENIZERS
-
-    rows = [MeasuredRow("pyratok-tiny", "PyraTok (tiny, trained here)")]
-    return tuple(rows + [MeasuredRow(n, n) for n in DEFAULT_TOKENIZERS
-                         if n != "pyratok-tiny" and n in REGISTRY and REGISTRY[n].family != "codec"])
-
-
-TABLES = [
-    TableSpec(
-        key="table5_kinetics",
-        title="Table 5 (Kinetics columns): zero-shot video classification, top-1 accuracy (%)",
-        leaderboard="table5_video_understanding_classification.csv",
-        columns=(
-            Column("Kinetics-400", "kinetics400-cls", "top1", "Kinetics-400", "accuracy", scale=100.0),
-            Column("Kinetics-400 (probe)", "kinetics400-cls", "top1@probe", scale=100.0),
-            Column("Kinetics-600", "kinetics600-cls", "top1", "Kinetics-600", "accuracy", scale=100.0),
-            Column("Kinetics-600 (probe)", "kinetics600-cls", "top1@probe", scale=100.0),
-            Column("Kinetics-700", "kinetics700-cls", "top1", "Kinetics-700", "accuracy", scale=100.0),
-            Column("Kinetics-700 (probe)", "kinetics700-cls", "top1@probe", scale=100.0),
-        ),
-        measured=_measured_rows(),
-        paper=tuple(PaperRow(m) for m in ("InternVL", "InternVideo2", "VideoPrism-g", "SigLIP2-g-opt", "PEcoreG",
-                                          "VideoVae+", "OmniTokenizer", "SweetTok", "LARP"))
-        + (PaperRow("PyraTok", "PyraTok (paper)"),),
-        notes=("Measured: 17 uniformly spaced frames at 256x256, deepest-level features pooled, cosine with "
-               "'a video of {label}'; Kinetics-600 on the classes new relative to Kinetics-400 (3 subsets of "
-               "160/220 of them, ER-ZSAR protocol).",
-               "Probe cells: a ridge text-alignment probe fitted on train clips of classes disjoint from the ones "
-               "it embeds (2-fold class cross-fitting; Kinetics-600: the Kinetics-400 classes).",
-               "The MVBench column of Table 5 is the video-QA benchmark's table."),
-        extra={"part_of": "table5"},
-    ),
-]

@@ -1,6 +1,6 @@
 """Codebook studies: reconstruction vs codebook size (paper Figure 10, §4.3) and codebook utilisation vs input
-resolution (Figure 29, App. C.4); plus the table specs of the quantizer ablation (Table 9, App. C.3) and the
-component ablation (Table 6), whose measured cells come from the reconstruction benchmarks.
+resolution (Figure 29, App. C.4). Their tables and plots: :mod:`benchmarks.tables.figure10`,
+:mod:`benchmarks.tables.figure29`, :mod:`benchmarks.visualization.codebook`.
 
 Data: the WebVid-10M validation clips (``results_10M_val.csv`` + ``videos/``; the synthetic WebVid set by default),
 read as the CI gate reads them (:func:`benchmarks.ci_gate.synthetic_clips`): 9 frames centred in the video
@@ -27,24 +27,18 @@ the reduce step can take unions across shards.
 from __future__ import annotations
 
 import math
-import re
 import time
 from collections import Counter
-from pathlib import Path
 
 import torch
 from torch import Tensor
 
 from benchmarks.base import Benchmark, DataSource, Metric, Shard, ShardResult, chunk
 from benchmarks.registry import register_benchmark
-from benchmarks.tables.spec import Column, MeasuredRow, PaperRow, TableSpec
 from benchmarks.tasks.clips import batched, conform
 
-__all__ = ["CodebookSizeSweep", "CodebookUtilization", "CodeHistogram", "plot_figure10", "plot_figure29", "TABLES",
-           "FIGURE10_TOKENIZERS", "FIGURE29_TOKENIZERS"]
+__all__ = ["CodebookSizeSweep", "CodebookUtilization", "CodeHistogram"]
 
-FIGURE10_TOKENIZERS = ("pyratok-tiny-k8", "pyratok-tiny-k12", "pyratok-tiny")
-FIGURE29_TOKENIZERS = ("pyratok-tiny",)
 FIGURE29_RESOLUTIONS = (32, 64, 128)
 
 
@@ -199,9 +193,6 @@ class CodebookSizeSweep(Benchmark):
                 "batch_size": 4, "max_samples": None}
     shard_size = 8
 
-    def default_tokenizers(self) -> list[str]:
-        return list(FIGURE10_TOKENIZERS)
-
     def shards(self, data: DataSource) -> list[Shard]:
         return _webvid_shards(self, data)
 
@@ -290,9 +281,6 @@ class CodebookUtilization(Benchmark):
                 "frame_stride": 1, "crop": "center", "texts": "caption", "batch_size": 4, "max_samples": None}
     shard_size = 8
 
-    def default_tokenizers(self) -> list[str]:
-        return list(FIGURE29_TOKENIZERS)
-
     def shards(self, data: DataSource) -> list[Shard]:
         return _webvid_shards(self, data)
 
@@ -360,283 +348,3 @@ class CodebookUtilization(Benchmark):
         if failed and not out:
             out.append(Metric("utilization", None, 0, failed, note="every clip failed"))
         return out
-
-
-# --------------------------------------------------------------------------------------------- figures
-def _origin_label(records: list[dict]) -> str:
-    origins = sorted({str(r.get("data_origin") or "unknown") for r in records})
-    return f"measured here ({', '.join(origins)})"
-
-
-def _tok_label(name: str, records: list[dict]) -> str:
-    ck = {r.get("checkpoint_origin") for r in records if r.get("tokenizer") == name}
-    return f"{name} (random init: untrained)" if "random-init" in ck else name
-
-
-def _by_tokenizer(records: list[dict], benchmark: str) -> dict[str, dict[str, float]]:
-    out: dict[str, dict[str, float]] = {}
-    for r in records:
-        if r.get("benchmark") == benchmark and r.get("value") is not None:
-            out.setdefault(r["tokenizer"], {})[r["metric"]] = float(r["value"])
-    return out
-
-
-def plot_figure10(records: list[dict], out_png: str | Path) -> Path:
-    """Figure 10 from result records: PSNR, SSIM (and LPIPS where measured) against the codebook size (log2 axis),
-    one point per tokenizer of the ``codebook-size`` benchmark. Raises ValueError when there is nothing to plot."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    recs = [r for r in records if r.get("benchmark") == CodebookSizeSweep.name]
-    data = {t: m for t, m in _by_tokenizer(recs, CodebookSizeSweep.name).items() if "vocab" in m}
-    if not data:
-        raise ValueError("plot_figure10: no codebook-size records with a vocab value")
-    metrics = [m for m in ("psnr", "ssim", "lpips", "utilization") if any(m in v for v in data.values())]
-    names = {"psnr": "PSNR (dB)", "ssim": "SSIM", "lpips": "LPIPS", "utilization": "codebook utilisation (%)"}
-    fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.6), squeeze=False)
-    order = sorted(data, key=lambda t: data[t]["vocab"])
-    for ax, m in zip(axes[0], metrics):
-        pts = [(math.log2(data[t]["vocab"]), data[t][m] * (100 if m == "utilization" else 1), t)
-               for t in order if m in data[t]]
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", label=_origin_label(recs))
-        for x, y, t in pts:
-            ax.annotate(_tok_label(t, recs), (x, y), textcoords="offset points", xytext=(3, 4), fontsize=7)
-        ax.set_xlabel("codebook size (log2 codes, K bits)")
-        ax.margins(x=0.2)
-        ax.set_ylabel(names[m])
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="best")
-    fig.suptitle(f"Figure 10: codebook size vs reconstruction — {_origin_label(recs)}; "
-                 "the paper prints no values for this figure", fontsize=9)
-    fig.tight_layout()
-    out_png = Path(out_png)
-    out_png.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_png, dpi=120)
-    plt.close(fig)
-    return out_png
-
-
-def _paper_figure29() -> list[tuple[int, float, str]]:
-    """(resolution p, value %, kind) from the leaderboard: exact values and the text's lower bounds."""
-    from benchmarks.leaderboards import load_leaderboard
-
-    out = []
-    for _, row in load_leaderboard("figure29").iterrows():
-        m = re.search(r"resolution=(\d+)p", row["setting"])
-        if not m:
-            continue
-        if row["value"] == row["value"]:  # not NaN
-            out.append((int(m.group(1)), float(row["value"]), "value"))
-        else:
-            b = re.search(r"(\d+(?:\.\d+)?)\s*%", row["printed"])
-            if b:
-                out.append((int(m.group(1)), float(b.group(1)), "lower bound"))
-    return out
-
-
-def _resolution_axis(ax, ticks: list[int]) -> None:
-    from matplotlib.ticker import NullFormatter, ScalarFormatter
-
-    ax.set_xscale("log", base=2)
-    if ticks:
-        ax.set_xticks(ticks)
-    ax.xaxis.set_major_formatter(ScalarFormatter())
-    ax.xaxis.set_minor_formatter(NullFormatter())
-
-
-def plot_figure29(records: list[dict], out_png: str | Path, paper: bool = True) -> Path:
-    """Figure 29 from result records: pooled utilisation (%) against input resolution per tokenizer, with the
-    ceiling min(tokens, vocab)/vocab dashed; beside it (``paper=True``) the values the paper's text states
-    (240p..4320p, a different model and scale: a separate panel, never the same axis)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    recs = [r for r in records if r.get("benchmark") == CodebookUtilization.name]
-    data = _by_tokenizer(recs, CodebookUtilization.name)
-    series = {}
-    for tok, ms in data.items():
-        pts = sorted((int(m.group(1)), v) for k, v in ms.items() if (m := re.fullmatch(r"utilization@(\d+)", k)))
-        caps = sorted((int(m.group(1)), v) for k, v in ms.items()
-                      if (m := re.fullmatch(r"max_utilization@(\d+)", k)))
-        if pts:
-            series[tok] = (pts, caps)
-    if not series:
-        raise ValueError("plot_figure29: no codebook-utilization records with utilization@<resolution> values")
-    fig, axes = plt.subplots(1, 2 if paper else 1, figsize=(9.5 if paper else 5, 3.8), squeeze=False)
-    ax = axes[0][0]
-    for tok, (pts, caps) in series.items():
-        line, = ax.plot([p[0] for p in pts], [100 * p[1] for p in pts], "o-",
-                        label=f"{_tok_label(tok, recs)}: used")
-        if caps:
-            ax.plot([c[0] for c in caps], [100 * c[1] for c in caps], "--", color=line.get_color(),
-                    label=f"{tok}: max possible (tokens / vocab)")
-    _resolution_axis(ax, sorted({p[0] for pts, _ in series.values() for p in pts}))
-    ax.set_xlabel("input resolution (px, square centre crop)")
-    ax.set_ylabel("codebook utilisation (%)")
-    ax.set_title(_origin_label(recs), fontsize=9)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    if paper:
-        pax = axes[0][1]
-        pts = _paper_figure29()
-        vals = [p for p in pts if p[2] == "value"]
-        lows = [p for p in pts if p[2] == "lower bound"]
-        if vals:
-            pax.plot([p[0] for p in vals], [p[1] for p in vals], "s", label="paper: stated value")
-        if lows:
-            pax.plot([p[0] for p in lows], [p[1] for p in lows], "^", label="paper: stated lower bound")
-        _resolution_axis(pax, sorted({p[0] for p in pts}))
-        pax.set_xlabel("input resolution (p)")
-        pax.set_ylabel("codebook utilisation (%)")
-        pax.set_title("paper (App. C.4 text; full model)", fontsize=9)
-        pax.grid(alpha=0.3)
-        pax.legend(fontsize=7)
-    fig.suptitle("Figure 29: codebook utilisation vs input resolution", fontsize=10)
-    fig.tight_layout()
-    out_png = Path(out_png)
-    out_png.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_png, dpi=120)
-    plt.close(fig)
-    return out_png
-
-
-# --------------------------------------------------------------------------------------------- tables
-def _recon_columns(identity: tuple[Column, ...] = ()) -> tuple[Column, ...]:
-    cols = []
-    for bench, paper_bench, short in (("coco-recon", "COCO-Val", "COCO"), ("webvid-recon", "WebVid-10M", "WebVid")):
-        cols += [Column(f"{short} PSNR", bench, "psnr", paper_bench, "PSNR", "{:.2f}"),
-                 Column(f"{short} SSIM", bench, "ssim", paper_bench, "SSIM", "{:.3f}"),
-                 Column(f"{short} LPIPS", bench, "lpips", paper_bench, "LPIPS", "{:.3f}")]
-    return tuple(identity) + tuple(cols)
-
-
-_TABLE9_PAPER = (("quantizer=VQ; vocab=4096; dim=256", "VQ (4096 / 256)"),
-                 ("quantizer=GVQ; vocab=4096; dim=256", "GVQ (4096 / 256)"),
-                 ("quantizer=LFQ; vocab=32800; dim=16", "LFQ (32800 / 16)"),
-                 ("quantizer=RVQ; vocab=8000; dim=512", "RVQ (8000 / 512)"),
-                 ("quantizer=LaPQ; vocab=8000; dim=512", "LaPQ (8000 / 512)"),
-                 ("quantizer=RVQ; vocab=32800; dim=16", "RVQ (32800 / 16)"),
-                 ("quantizer=LaPQ; vocab=48000; dim=16", "LaPQ (Ours, 48000 / 16)"))
-
-TABLE9 = TableSpec(
-    key="table9",
-    title="Table 9: quantization techniques on the PyraTok backbone (single-scale baselines vs LaPQ)",
-    leaderboard="table9_quantizer_ablation",
-    columns=_recon_columns((Column("Vocab", None, "vocab_size", None, "vocab", "{:.0f}"),
-                            Column("Dim", None, "code_dim", None, "dim", "{:.0f}"))),
-    measured=(MeasuredRow("quant-vq", "VQ (4096 / 256)", "single scale, vector-quantize-pytorch"),
-              MeasuredRow("quant-gvq", "GVQ (4 x 4096 / 256)", "single scale, 4 groups"),
-              MeasuredRow("quant-lfq", "LFQ (65536 / 16)", "single scale, K = 16 (= Table 6 w/o LaPQ)"),
-              MeasuredRow("quant-rvq", "RVQ (2 x 8000 / 512)", "single scale, depth 2"),
-              MeasuredRow("quant-fsq", "FSQ (15360 / 5)", "single scale, levels 8,8,8,6,5 (not in the paper)"),
-              MeasuredRow("pyratok-tiny", "LaPQ (tiny PyraTok, 65536 / 16)", "4 levels")),
-    paper=tuple(PaperRow("PyraTok", label, setting) for setting, label in _TABLE9_PAPER),
-    notes=("Measured rows: tiny models trained here with one recipe (shared stage-0 VAE, same data, steps and "
-           "seed); only the quantizer differs. VQ/GVQ/RVQ/FSQ train without L_AR (it predicts LFQ bit codes); the "
-           "LFQ rows keep it.",
-           "'Dim' is the code dimension: the learned codebook's vector size, or K bits for LFQ. The GVQ/RVQ vocab "
-           "is per group/depth; their bit rate is groups (depth) x log2(vocab) per position.",
-           "Inference time is not measured in this table (see the tokenizer-efficiency benchmark); the paper's "
-           "unitless 'Inf. Time' column is in the leaderboard CSV.",
-           "The paper's LaPQ (Ours) row has COCO and WebVid swapped relative to Table 1 (leaderboard notes).",
-           "LPIPS needs ImageNet backbone weights that cannot be fetched here; where absent it is unavailable."),
-)
-
-# Table 6: measured tiny ablations; paper rows in the paper's order (substring of the leaderboard setting)
-_TABLE6_PAPER = (("ablation=w/o LaPQ", "w/o LaPQ"), ("ablation=w/o Text Guidance", "w/o Text Guidance"),
-                 ("ablation=w/o Pyramidal-Q", "w/o Pyramidal-Q"), ("quantization_blocks=2 Blocks", "2 Blocks"),
-                 ("quantization_blocks=3 Blocks", "3 Blocks"),
-                 ("quantization_blocks=4 Blocks (Default)", "4 Blocks (Default)"),
-                 ("ablation=w/o L_drift", "w/o L_drift"), ("ablation=w/o L_AR", "w/o L_AR"),
-                 ("ablation=w/o L_drift & L_AR", "w/o L_drift & L_AR"),
-                 ("ablation=w/o L_vision-commitment", "w/o L_vision-commitment"),
-                 ("ablation=w/o L_text-cond. alignment", "w/o L_text-cond. alignment"),
-                 ("ablation=w/o L_text-codebook alignment", "w/o L_text-codebook alignment"),
-                 ("text_encoder=Qwen-2.5 VL (Default)", "Qwen-2.5 VL (Default)"),
-                 ("text_encoder=LLaMA-3 8B", "LLaMA-3 8B"), ("text_encoder=Gemma-3 4B", "Gemma-3 4B"),
-                 ("pretrained_vae=3D-MBQ-VAE", "3D-MBQ-VAE"), ("pretrained_vae=CogVideoX-VAE", "CogVideoX-VAE"),
-                 ("pretrained_vae=SVD-VAE", "SVD-VAE"), ("pretrained_vae=Mochi-VAE", "Mochi-VAE"),
-                 ("full model", "PyraTok (last row)"))
-
-TABLE6 = TableSpec(
-    key="table6",
-    title="Table 6: ablations on PyraTok components (reconstruction)",
-    leaderboard="table6_component_ablation",
-    columns=_recon_columns(),
-    measured=(MeasuredRow("pyratok-tiny", "PyraTok (tiny, default)", "4 blocks, all losses"),
-              MeasuredRow("pyratok-tiny-wo-lapq", "w/o LaPQ", "single-scale LFQ"),
-              MeasuredRow("pyratok-tiny-wo-text", "w/o Text Guidance", "no text cross-attention"),
-              MeasuredRow("pyratok-tiny-wo-pyramid", "w/o Pyramidal-Q", "every block reads the deepest stage"),
-              MeasuredRow("pyratok-tiny-2-blocks", "2 Blocks", "2 Q-blocks"),
-              MeasuredRow("pyratok-tiny-wo-drift", "w/o L_drift", "loss ablation"),
-              MeasuredRow("pyratok-tiny-wo-ar", "w/o L_AR", "loss ablation"),
-              MeasuredRow("pyratok-tiny-wo-codebook", "w/o L_codebook", "all five codebook terms off (no paper row)")),
-    paper=tuple(PaperRow("PyraTok", label, setting) for setting, label in _TABLE6_PAPER),
-    notes=("Measured rows: tiny PyraTok variants trained here with one recipe (shared stage-0 VAE, same data, "
-           "steps and seed). At this CPU budget the variants differ by less than the seed spread "
-           "(results/train/tiny.md), so the paper's ordering is not expected to reproduce.",
-           "Sections 5-6 of the paper (multimodal models, pretrained VAEs) need weights unavailable offline: "
-           "paper rows only.",
-           "Paper row 'w/o L_drift' must match the setting exactly: it is a prefix of 'w/o L_drift & L_AR'.",
-           "The paper's (Default) rows and its last 'PyraTok' row print COCO and WebVid swapped (leaderboard "
-           "notes).",
-           "LPIPS needs ImageNet backbone weights that cannot be fetched here; where absent it is unavailable."),
-)
-
-FIGURE10 = TableSpec(
-    key="figure10",
-    title="Figure 10: codebook size vs reconstruction (tiny PyraTok, WebVid val)",
-    leaderboard="figure10_codebook_size",
-    columns=(Column("Vocab", "codebook-size", "vocab", None, None, "{:.0f}"),
-             Column("Bits (K)", "codebook-size", "codebook_bits", None, None, "{:.0f}"),
-             Column("PSNR", "codebook-size", "psnr", None, None, "{:.2f}"),
-             Column("SSIM", "codebook-size", "ssim", None, None, "{:.3f}"),
-             Column("LPIPS", "codebook-size", "lpips", None, None, "{:.3f}"),
-             Column("Utilisation (%)", "codebook-size", "utilization", None, None, "{:.2f}", 100.0),
-             Column("Gains saturate beyond (K codes)", "codebook-size", "saturation", None, "saturation vocab size",
-                    "{:.0f}")),
-    measured=tuple(MeasuredRow(t, label) for t, label in (("pyratok-tiny-k8", "K = 8 (256 codes)"),
-                                                           ("pyratok-tiny-k12", "K = 12 (4,096 codes)"),
-                                                           ("pyratok-tiny", "K = 16 (65,536 codes)"))),
-    paper=(PaperRow("PyraTok", "PyraTok (paper text, §4.3)", "x=codebook size (vocab)"),),
-    notes=("The paper prints no values for Figure 10 (nor which dataset/metric it plots); its text says gains "
-           "saturate beyond 80K codes. The measured sweep varies only the LFQ width K of the tiny model.",),
-)
-
-FIGURE29 = TableSpec(
-    key="figure29",
-    title="Figure 29: codebook utilisation vs input resolution",
-    leaderboard="figure29_codebook_utilization_resolution",
-    columns=tuple(c for r in FIGURE29_RESOLUTIONS for c in (
-        Column(f"Used @{r}px (%)", "codebook-utilization", f"utilization@{r}", None, None, "{:.3f}", 100.0),
-        Column(f"Max possible @{r}px (%)", "codebook-utilization", f"max_utilization@{r}", None, None, "{:.3f}",
-               100.0))) + (Column("Paper utilisation (%)", "codebook-utilization", "utilization", None,
-                                  "codebook utilization", "{:.2f}"),),
-    measured=tuple(MeasuredRow(t, "PyraTok (tiny)") for t in FIGURE29_TOKENIZERS),
-    paper=tuple(PaperRow("PyraTok", f"PyraTok @{p} (paper)", f"resolution={p}")
-                for p in ("240p", "1080p", "2160p", "4320p")),
-    notes=("Utilisation = distinct codes used over the evaluation set / 2^K, levels pooled (one shared codebook). "
-           "A set of N tokens can use at most min(N, 2^K)/2^K of the codebook; with a few synthetic clips of the "
-           "tiny model that ceiling is far below 100%, so compare 'Used' with 'Max possible', not with the paper's "
-           "full-model percentages at 240p-4320p.",
-           "The paper states only 55.23% (240p), >79% (1080p), >90% (2160p) and 97.12% (4320p)."),
-)
-
-TABLES = [TABLE9, TABLE6, FIGURE10, FIGURE29]
-
-
-def _figures(records: list[dict], figures_dir: Path) -> list[Path]:
-    """Figures 10 and 29 from the records (the renderer calls this; nothing is drawn without measured records)."""
-    out = []
-    if any(r["benchmark"] == "codebook-size" for r in records):
-        out.append(plot_figure10(records, Path(figures_dir) / "figure10_codebook_size.png"))
-    if any(r["benchmark"] == "codebook-utilization" for r in records):
-        out.append(plot_figure29(records, Path(figures_dir) / "figure29_codebook_utilization.png"))
-    return out
-
-
-FIGURES = [_figures]

@@ -47,10 +47,9 @@ from benchmarks.base import Benchmark, DataSource, Metric, Shard, ShardResult, c
 from benchmarks.registry import register_benchmark
 from benchmarks.datasets.errors import DatasetFormatError, SampleDecodeError
 from benchmarks.datasets.mcl_jcv import open_yuv, read_yuv_rgb
-from benchmarks.tables.spec import Column, MeasuredRow, PaperRow, TableSpec
 from benchmarks.tasks.clips import conform
 
-__all__ = ["MCLJCVCompression", "resolve_target_bpp", "reference_bpp", "clip_quality", "TABLES"]
+__all__ = ["MCLJCVCompression", "resolve_target_bpp", "reference_bpp", "clip_quality"]
 
 BENCHMARK = "mcl-jcv-compression"
 
@@ -305,38 +304,3 @@ class MCLJCVCompression(Benchmark):
             mean("bpp", "bits/pixel", None, note="actual bits / (T*H*W), mean over clips", extra=bpp_extra),
             Metric("clips", float(n), n, failed, "", None, "clips scored"),
         ]
-
-
-# ---------------------------------------------------------------------------------------------- Table 7
-TABLES = [
-    TableSpec(
-        key="table7",
-        title="Table 7: video compression on MCL-JCV at a matched rate",
-        leaderboard="table7_video_compression.csv",
-        columns=(
-            Column("PSNR", BENCHMARK, "psnr", "MCL-JCV", "PSNR", "{:.2f}"),
-            Column("SSIM", BENCHMARK, "ssim", "MCL-JCV", "SSIM", "{:.3f}"),
-            Column("LPIPS", BENCHMARK, "lpips", "MCL-JCV", "LPIPS", "{:.3f}"),
-            Column("bpp", BENCHMARK, "bpp", None, None, "{:.4f}"),
-        ),
-        measured=(
-            MeasuredRow("h264", "H.264 (x264)"),
-            MeasuredRow("hevc", "HEVC (x265)"),
-            MeasuredRow("av1", "AV1 (SVT-AV1)"),
-            MeasuredRow("vp9", "VP9 (libvpx)"),
-            MeasuredRow("pyratok-tiny", "PyraTok (tiny)"),
-        ),
-        paper=(
-            PaperRow("HEVC"), PaperRow("VCC", "VCC (VVC, ref. [6])"), PaperRow("MAGVIT"), PaperRow("MAGVIT-v2"),
-            PaperRow("3D-MBQ-VAE"), PaperRow("PyraTok"),
-        ),
-        notes=(
-            "Paper rows: 'at 0.034 bitrate' (unit not stated). Measured rows: codecs coded per clip at the tiny "
-            "PyraTok's rate at the protocol geometry (0.0735 bpp at 17x64x64; bits <= target), bpp = the actual "
-            "mean bits per pixel.",
-            "Measured on 17-frame 64x64 centre crops; the paper's resolution and clip length are not stated.",
-            "The paper's 'VCC [6]' cites the VVC standard; PyAV's FFmpeg has no VVC encoder, so that row stays "
-            "paper-reported.",
-        ),
-    ),
-]

@@ -49,12 +49,6 @@ class TokenizerEfficiency(Benchmark):
     protocol = {"version": "1.1", "frames": 25, "size": 256, "warmup": 1, "repeats": 5, "seed": 0,
                 "timing": "median wall time of encode+decode, torch.no_grad, batch 1"}
 
-    def default_tokenizers(self):
-        """Table 1's tokenizers: everything but the codecs (their latency depends on the target rate; Table 7)."""
-        from benchmarks.tasks.reconstruction import _recon_defaults
-
-        return _recon_defaults()
-
     def locate(self, data_root, synthetic_root) -> DataSource:
         return DataSource("none", "synthetic", "a seeded synthetic clip (latency does not need real data)")
 

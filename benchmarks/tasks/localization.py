@@ -59,7 +59,6 @@ import math
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -68,12 +67,11 @@ from adapters.base import NotSupported
 from benchmarks.base import Benchmark, DataSource, Metric, Shard, ShardResult, chunk
 from benchmarks.registry import register_benchmark
 from benchmarks.metrics.temporal_ap import TIOU_ACTIVITYNET, TIOU_THUMOS14, mean_average_precision
-from benchmarks.tables.spec import Column, MeasuredRow, PaperRow, TableSpec
 from benchmarks.tasks.clips import batched, conform
 
 __all__ = ["SlidingWindowConfig", "frame_to_latent_index", "plan_windows", "window_scores", "extract_segments",
            "localize", "label_to_query", "frame_descriptors", "Thumos14Localization", "ActivityNetLocalization",
-           "localization_examples", "plot_localization_examples", "figure16_localization", "TABLES", "FIGURES"]
+           "localization_examples"]
 
 
 @dataclass(frozen=True)
@@ -437,9 +435,10 @@ class _ZeroShotLocalization(Benchmark):
         return res
 
     def _example_png(self, tokenizer, samples: list[dict], n: int) -> str | None:
-        """Base64 PNG of :func:`plot_localization_examples` for the first videos of the shard (native space when
+        """Base64 PNG of :func:`benchmarks.visualization.localization.plot_localization_examples` for the first videos of the shard (native space when
         the tokenizer has one, else the first split's probe); the runner writes it under
-        ``figures/samples/<benchmark>/<tokenizer>/`` and :func:`figure16_localization` assembles them."""
+        ``figures/samples/<benchmark>/<tokenizer>/`` and
+        :func:`benchmarks.visualization.localization.figure16_localization` assembles them."""
         import base64
         import tempfile
 
@@ -459,6 +458,8 @@ class _ZeroShotLocalization(Benchmark):
             except Exception:  # noqa: BLE001 - thumbnails are decoration; the segments are the content
                 pass
         with tempfile.TemporaryDirectory() as tmp:
+            from benchmarks.visualization.localization import plot_localization_examples
+
             path = plot_localization_examples(examples, Path(tmp) / "examples.png",
                                               title=f"{self.paper_name}: {label}")
             return base64.b64encode(path.read_bytes()).decode("ascii")
@@ -556,10 +557,10 @@ class ActivityNetLocalization(_ZeroShotLocalization):
         return [str(Path(data.root) / ACTIVITYNET_JSON_NAME)]
 
 
-# ---------------------------------------------------------------------------------------------------- figure
+# ---------------------------------------------------------------------------------------------------- examples
 def localization_examples(samples_by_method: dict[str, list[dict]], n: int = 4, space: str = "native",
                           split: str | None = None, max_segments: int = 3) -> list[dict]:
-    """Build :func:`plot_localization_examples` input from shard-result samples of several tokenizers
+    """Build :func:`benchmarks.visualization.localization.plot_localization_examples` input from shard-result samples of several tokenizers
     (``{row label: [sample dicts]}``): the first ``n`` (video, class) pairs with ground truth in the first method's
     samples (restricted to the predicted classes), with each method's top ``max_segments`` segments for that class.
     ``space``: ``"native"`` or ``"probe"`` (then ``split``, e.g. ``"split_00"``)."""
@@ -586,132 +587,3 @@ def localization_examples(samples_by_method: dict[str, list[dict]], n: int = 4, 
             if len(out) >= n:
                 return out
     return out
-
-
-def plot_localization_examples(examples: Sequence[dict], out_path: str | Path, title: str | None = None,
-                               thumbnails: int = 6) -> Path:
-    """Figure like the paper's Fig. 16: per example, an optional strip of frames, the ground-truth segments (blue)
-    and each method's predicted segments as coloured bars on a common time axis (seconds); the best segment is
-    drawn opaque, lower-ranked ones lighter. ``examples``: ``[{"video", "query", "duration", "ground_truth":
-    [[s, e]], "predictions": {method: [[s, e, score], ...]}, "frames": optional (K, H, W, 3) uint8}]``
-    (:func:`localization_examples` builds them). Writes a PNG and returns its path."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    if not examples:
-        raise ValueError("no examples to plot")
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    methods = list(dict.fromkeys(m for ex in examples for m in ex["predictions"]))
-    colours = plt.get_cmap("tab10")
-    rows_per = [1 + len(methods) + (1 if ex.get("frames") is not None else 0) for ex in examples]
-    fig, axes = plt.subplots(len(examples), 1, figsize=(10, sum(0.45 * r + 0.8 for r in rows_per)), squeeze=False,
-                             gridspec_kw={"height_ratios": [0.45 * r + 0.6 for r in rows_per]})
-    for ax, ex, nrows in zip(axes[:, 0], examples, rows_per):
-        dur = float(ex["duration"])
-        labels = ["GT"] + methods
-        y = {lab: nrows - 1 - i - (1 if ex.get("frames") is not None else 0) for i, lab in enumerate(labels)}
-        for s, e in ex["ground_truth"]:
-            ax.broken_barh([(s, e - s)], (y["GT"] - 0.35, 0.7), color="tab:blue")
-        for k, m in enumerate(methods):
-            for rank, seg in enumerate(ex["predictions"].get(m, [])):
-                s, e = seg[0], seg[1]
-                ax.broken_barh([(s, e - s)], (y[m] - 0.35, 0.7), color=colours((k + 1) % 10),
-                               alpha=1.0 if rank == 0 else 0.45)
-        if ex.get("frames") is not None:
-            frames = np.asarray(ex["frames"])[:thumbnails]
-            strip = np.concatenate(list(frames), axis=1)
-            ax.imshow(strip, extent=(0, dur, nrows - 1 - 0.45, nrows - 1 + 0.45), aspect="auto")
-        ax.set_xlim(0, dur)
-        ax.set_ylim(-0.6, nrows - 0.4)
-        ax.set_yticks([y[lab] for lab in labels])
-        ax.set_yticklabels(labels)
-        ax.set_title(f"{ex['video']}: \"{ex['query']}\"", fontsize=9, loc="left")
-    axes[-1, 0].set_xlabel("time (s)")
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(out_path, dpi=110)
-    plt.close(fig)
-    return out_path
-
-
-def figure16_localization(records: list[dict], figures_dir: Path) -> list[Path]:
-    """A Figure 16-like panel per benchmark: the localization examples each tokenizer's shard 0 attached
-    (``figures/samples/<benchmark>/<tokenizer>/localization_examples.png``: the same videos and queries for every
-    tokenizer), stacked one tokenizer per row -> ``figures/figure16_<benchmark>.png``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from PIL import Image
-
-    out = []
-    for bench in ("thumos14-tal", "activitynet-tal"):
-        root = Path(figures_dir) / "samples" / bench
-        # the runner names sample folders by the tokenizer name with characters outside [A-Za-z0-9-_.] as "_"
-        ran = {"".join(c if c.isalnum() or c in "-_." else "_" for c in r["tokenizer"]): r for r in records
-               if r["benchmark"] == bench and r["metric"].startswith("avg_map")}
-        pngs = [d / "localization_examples.png" for d in sorted(root.iterdir()) if d.is_dir() and d.name in ran
-                and (d / "localization_examples.png").is_file()] if root.is_dir() else []
-        if not pngs:
-            continue
-        imgs = [Image.open(p) for p in pngs]
-        fig, axes = plt.subplots(len(imgs), 1, figsize=(10, sum(9.0 * im.height / im.width for im in imgs)),
-                                 squeeze=False)
-        for ax, im, p in zip(axes[:, 0], imgs, pngs):
-            ax.imshow(im)
-            ax.axis("off")
-            rec = ran[p.parent.name]
-            ax.set_title(f"{p.parent.name} ({rec.get('data_origin', '')} data)", fontsize=8, loc="left")
-        fig.tight_layout()
-        target = Path(figures_dir) / f"figure16_{bench}.png"
-        fig.savefig(target, dpi=110)
-        plt.close(fig)
-        out.append(target)
-    return out
-
-
-FIGURES = [figure16_localization]
-
-
-# ---------------------------------------------------------------------------------------------------- table 4
-def _measured_rows() -> tuple[MeasuredRow, ...]:
-    """PyraTok-tiny and every default tokenizer with features (codecs have none; non-aligned ones get probe
-    cells only)."""
-    from adapters.registry import REGISTRY
-    from benchmarks.matrix import DEFAULT_TOKENIZERS
-
-    rows = [MeasuredRow("pyratok-tiny", "PyraTok (tiny, trained here)")]
-    return tuple(rows + [MeasuredRow(n, n) for n in DEFAULT_TOKENIZERS
-                         if n != "pyratok-tiny" and n in REGISTRY and REGISTRY[n].family != "codec"])
-
-
-TABLES = [
-    TableSpec(
-        key="table4",
-        title="Table 4: zero-shot temporal action localization, 50% seen / 50% unseen (Avg. mAP, %)",
-        leaderboard="table4_action_localization.csv",
-        columns=(
-            Column("THUMOS14 Avg. mAP", "thumos14-tal", "avg_map", "THUMOS14", "Avg. mAP", scale=100.0),
-            Column("THUMOS14 Avg. mAP (probe)", "thumos14-tal", "avg_map@probe", scale=100.0),
-            Column("ActivityNet v1.3 Avg. mAP", "activitynet-tal", "avg_map", "ActivityNet v1.3", "Avg. mAP",
-                   scale=100.0),
-            Column("ActivityNet v1.3 Avg. mAP (probe)", "activitynet-tal", "avg_map@probe", scale=100.0),
-        ),
-        measured=_measured_rows(),
-        paper=(PaperRow("STALE", "STALE (supervised)"), PaperRow("DeTAL", "DeTAL (supervised)"),
-               PaperRow("STOV-TAL", "STOV-TAL (supervised)", "training=supervised"),
-               PaperRow("STOV-TAL", "STOV-TAL (zero-shot)", "training=zero-shot"),
-               PaperRow("VideoVae+"), PaperRow("OmniTokenizer"), PaperRow("SweetTok"), PaperRow("LARP"),
-               PaperRow("PyraTok", "PyraTok (paper)")),
-        notes=("Measured: App. B.3 protocol (level-1 features, K = 25 frames at 30 fps, stride 1, tau relative 0.5 "
-               "- the paper gives no tau), mean over 10 seeded 50/50 class splits, unseen classes only; the std "
-               "over splits is in the records.",
-               "Native cells use the tokenizer's own text embedding; probe cells a ridge text-alignment probe "
-               "fitted on the seen classes' segments of each split (THUMOS14 validation, ActivityNet training).",
-               "Synthetic data: 8 fps 64x64 videos, K = 7 frames (the same 0.83 s)."),
-    ),
-]

@@ -30,7 +30,7 @@ from benchmarks.base import Benchmark, DataSource, Metric, Shard, ShardResult, c
 from benchmarks.registry import register_benchmark
 from benchmarks.tasks.clips import conform
 
-__all__ = ["WebVidReconstruction", "CocoReconstruction", "reconstruction_scores", "TABLES"]
+__all__ = ["WebVidReconstruction", "CocoReconstruction", "reconstruction_scores"]
 
 
 def _lpips_model():
@@ -149,9 +149,6 @@ class WebVidReconstruction(_Reconstruction):
                              size=self.protocol["size"], crop="center")
         return frames_to_tensor(frames).unsqueeze(0), s.caption, str(s.video_path)
 
-    def default_tokenizers(self):
-        return _recon_defaults()
-
 
 @register_benchmark("coco-recon",
                     "image reconstruction on COCO val2017: PSNR, SSIM, LPIPS (Table 1)")
@@ -187,93 +184,3 @@ class CocoReconstruction(_Reconstruction):
         frames = im.load_frames(size=self.protocol["size"], crop="center")
         caption = (im.captions[0] if getattr(im, "captions", None) else "")
         return frames_to_tensor(frames).unsqueeze(0), caption, str(im.path)
-
-    def default_tokenizers(self):
-        return _recon_defaults()
-
-
-def _recon_defaults() -> list[str]:
-    """Every default tokenizer but the codecs (they are compared at matched bpp in Table 7), plus the Table 6
-    ablations."""
-    from adapters.registry import REGISTRY
-    from benchmarks.matrix import DEFAULT_TOKENIZERS
-
-    return [n for n in DEFAULT_TOKENIZERS if REGISTRY[n].family != "codec"] + TABLE6_TOKENIZERS
-
-
-TABLE6_TOKENIZERS = ["pyratok-tiny-wo-lapq", "pyratok-tiny-wo-text", "pyratok-tiny-wo-pyramid", "pyratok-tiny-2-blocks",
-                     "pyratok-tiny-wo-drift", "pyratok-tiny-wo-ar", "pyratok-tiny-wo-drift-ar",
-                     "pyratok-tiny-wo-commitment", "pyratok-tiny-wo-text-alignment", "pyratok-tiny-wo-text-codebook"]
-
-
-def _table1():
-    from benchmarks.tables.spec import Column, MeasuredRow, PaperRow, TableSpec
-
-    cols = (Column("Params (M)", "tokenizer-efficiency", "params", None, "params", "{:.2f}", 1e-6),
-            Column("Latency (ms)", "tokenizer-efficiency", "latency_ms", None, "latency", "{:.0f}"),
-            Column("WebVid PSNR", "webvid-recon", "psnr", "WebVid-10M", "PSNR"),
-            Column("WebVid SSIM", "webvid-recon", "ssim", "WebVid-10M", "SSIM", "{:.3f}"),
-            Column("WebVid LPIPS", "webvid-recon", "lpips", "WebVid-10M", "LPIPS", "{:.3f}"),
-            Column("COCO PSNR", "coco-recon", "psnr", "COCO-Val", "PSNR"),
-            Column("COCO SSIM", "coco-recon", "ssim", "COCO-Val", "SSIM", "{:.3f}"),
-            Column("COCO LPIPS", "coco-recon", "lpips", "COCO-Val", "LPIPS", "{:.3f}"))
-    measured = tuple(MeasuredRow(n, lbl) for n, lbl in (
-        ("cogvideox-vae", "CogVideoX VAE (tiny)"), ("wan2.2-vae", "WAN 2.2 VAE (tiny)"),
-        ("wan2.1-vae", "WAN 2.1 VAE (tiny)"), ("mochi-vae", "Mochi VAE (tiny)"), ("svd-vae", "SVD VAE (tiny)"),
-        ("pyratok-tiny", "PyraTok (tiny)")))
-    paper = tuple(PaperRow(m) for m in ("CogVideoX", "3D-MBQ-VAE", "WAN 2.2", "OmniTokenizer", "LARP", "TokenFlow",
-                                        "VideoVae+", "TexTok", "LG-VQ", "TokLIP", "SweetTok", "PyraTok"))
-    notes = ("Measured rows: tiny models trained here for minutes on synthetic data (the trained-here checkpoints), "
-             "evaluated on the embedded default data (synthetic WebVid-format clips, 17x64x64; 79 real COCO val2017 "
-             "sample images at 64x64). They check the pipeline, not the paper's claims; paper rows are the paper's "
-             "own numbers at full scale.",
-             "Latency: encode+decode of one 25x256x256 clip on this machine's CPU (one thread), not the paper's V100.",)
-    return TableSpec("table1", "Table 1: Reconstruction quality", "table1_reconstruction.csv", cols, measured, paper,
-                     notes)
-
-
-TABLES = [_table1()]
-
-
-def figure5_grid(records: list[dict], figures_dir: Path) -> list[Path]:
-    """A Figure 5-like grid: for each tokenizer that ran webvid-recon / coco-recon, the middle frame of the first
-    clips, input | reconstruction (images written by the runner under figures/samples/)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from PIL import Image
-
-    out = []
-    for bench in ("webvid-recon", "coco-recon"):
-        root = Path(figures_dir) / "samples" / bench
-        if not root.is_dir():
-            continue
-        from benchmarks.runner import _safe  # sample folders are named with the runner's file-safe names
-
-        measured = {_safe(r["tokenizer"]): r for r in records if r["benchmark"] == bench and r["metric"] == "psnr"}
-        toks = [d for d in sorted(root.iterdir()) if d.is_dir() and d.name in measured]
-        if not toks:
-            continue
-        n = max(len(list(d.glob("*.png"))) for d in toks)
-        fig, axes = plt.subplots(len(toks), n, figsize=(3.2 * n, 1.8 * len(toks)), squeeze=False)
-        for i, d in enumerate(toks):
-            imgs = sorted(d.glob("*.png"))
-            for j in range(n):
-                ax = axes[i][j]
-                ax.axis("off")
-                if j < len(imgs):
-                    ax.imshow(Image.open(imgs[j]))
-            rec = measured[d.name]
-            axes[i][0].set_title(f"{d.name}: PSNR {rec['value']:.2f} dB ({rec['data_origin']})", fontsize=7,
-                                 loc="left")
-        fig.suptitle(f"{bench}: input | reconstruction (middle frame), measured here", fontsize=9)
-        fig.tight_layout()
-        p = Path(figures_dir) / f"figure5_{bench}.png"
-        fig.savefig(p, dpi=110)
-        plt.close(fig)
-        out.append(p)
-    return out
-
-
-FIGURES = [figure5_grid]

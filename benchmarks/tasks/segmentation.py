@@ -72,7 +72,7 @@ from benchmarks.tasks.clips import conform
 
 __all__ = ["YouTubeVISSegmentation", "OVISSegmentation", "unit_text", "protocol_size", "windows",
            "upsample_logits", "region_weights", "relevance_logits", "select_units", "split_instances",
-           "predict_video", "extract_features", "plot_segmentation_examples", "TABLES"]
+           "predict_video", "extract_features"]
 
 _CRF_DEFAULTS = {"theta_xy": 3.0, "theta_t": 1.0, "w_gaussian": 3.0, "theta_bxy": 80.0, "theta_bt": 2.0,
                  "theta_rgb": 13.0, "w_bilateral": 10.0, "iterations": 5, "unary_clip": 1e-5}
@@ -501,6 +501,8 @@ class _VISSegmentation(Benchmark):
             return
         with tempfile.TemporaryDirectory() as tmp:
             try:
+                from benchmarks.visualization.segmentation import plot_segmentation_examples
+
                 p = plot_segmentation_examples(tokenizer, data, Path(tmp) / "fig.png",
                                                video_ids=[int(res.samples[0]["id"])], benchmark=self.name,
                                                fitted=fitted, text_space=space, n_videos=1,
@@ -566,118 +568,3 @@ class YouTubeVISSegmentation(_VISSegmentation):
 class OVISSegmentation(_VISSegmentation):
     dataset = "ovis"
     paper_name = "OVIS"
-
-
-# ------------------------------------------------------------------------------------------------ figure
-_PALETTE = np.array([[230, 25, 75], [60, 180, 75], [255, 225, 25], [0, 130, 200], [245, 130, 48], [145, 30, 180],
-                     [70, 240, 240], [240, 50, 230], [210, 245, 60], [250, 190, 212], [0, 128, 128],
-                     [170, 110, 40]], dtype=np.float32)
-
-
-def _overlay(frame: np.ndarray, masks: list[tuple[np.ndarray, int]], alpha: float = 0.55) -> np.ndarray:
-    out = frame.astype(np.float32).copy()
-    for m, cid in masks:
-        out[m] = (1 - alpha) * out[m] + alpha * _PALETTE[cid % len(_PALETTE)]
-    return out.clip(0, 255).astype(np.uint8)
-
-
-def plot_segmentation_examples(tokenizer, data: DataSource, out_path: str | Path, video_ids: list[int] | None = None,
-                               benchmark: str = "ytvis-seg", fitted: dict | None = None, text_space: str = "native",
-                               n_videos: int = 2, n_frames: int = 4, **protocol) -> Path:
-    """Figure 8-style PNG: for each video, a row of frames with the ground-truth masks and a row with the predicted
-    masks (colour = category, legend below), at the original resolution.
-
-    ``benchmark``: ``ytvis-seg`` | ``ovis-seg``; ``video_ids``: evaluation videos to show (default: the first
-    ``n_videos``); ``text_space``: ``native`` (text-aligned tokenizers) or ``probe`` (needs ``fitted`` from the
-    benchmark's :meth:`fit`); ``protocol``: protocol overrides. The title says the data origin.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.patches import Patch
-
-    bench = {"ytvis-seg": YouTubeVISSegmentation, "ovis-seg": OVISSegmentation}[benchmark](**protocol)
-    plan = bench.evaluation_plan(data)
-    ds = plan["eval"]
-    ids, texts, query = bench._units(ds)
-    spaces = bench._text_spaces(tokenizer, texts, fitted)
-    if text_space not in spaces["emb"]:
-        raise ValueError(f"text space {text_space!r} unavailable: {spaces['why'].get(text_space)}")
-    emb = spaces["emb"][text_space]
-    videos = [ds.video(int(v)) for v in video_ids] if video_ids else sorted(ds, key=lambda v: v.id)[:n_videos]
-    names = {c.id: unit_text(c.name) for c in ds.categories}
-    fig, axes = plt.subplots(2 * len(videos), n_frames, figsize=(2.4 * n_frames, 2.0 * 2 * len(videos)),
-                             squeeze=False)
-    used = set()
-    for r, video in enumerate(videos):
-        feats = extract_features(tokenizer, video, bench.protocol, query)
-        preds, _ = predict_video(video, feats, emb, ids, bench.protocol)
-        pm = [(p.masks(video.height, video.width), p.category_id) for p in preds]
-        idx = np.unique(np.linspace(0, video.length - 1, n_frames).round().astype(int))
-        frames = video.load_frames(idx)
-        gm = video.instance_masks(idx)
-        for j, t in enumerate(idx):
-            gt_masks = [(gm[n, j], inst.category_id) for n, inst in enumerate(video.instances)]
-            pr_masks = [(m[t], cid) for m, cid in pm]
-            used.update(c for _, c in gt_masks + pr_masks)
-            for row, (lbl, ms) in enumerate((("GT", gt_masks), (f"{tokenizer.name} ({text_space})", pr_masks))):
-                ax = axes[2 * r + row, j]
-                ax.imshow(_overlay(frames[j], ms))
-                for m, cid in ms:  # outlines: a tint alone is hard to tell from the object's own colour
-                    if m.any() and not m.all():
-                        ax.contour(m.astype(float), levels=[0.5], colors=[_PALETTE[cid % len(_PALETTE)] / 255],
-                                   linewidths=1.0)
-                ax.set_xticks([]), ax.set_yticks([])
-                if j == 0:
-                    ax.set_ylabel(f"video {video.id}\n{lbl}", fontsize=7)
-                if r == 0 and row == 0:
-                    ax.set_title(f"frame {t}", fontsize=8)
-        for j in range(len(idx), n_frames):
-            axes[2 * r, j].axis("off"), axes[2 * r + 1, j].axis("off")
-    handles = [Patch(color=_PALETTE[c % len(_PALETTE)] / 255, label=names.get(c, str(c))) for c in sorted(used)]
-    if handles:
-        fig.legend(handles=handles, loc="lower center", ncol=min(6, len(handles)), fontsize=7)
-    fig.suptitle(f"Zero-shot segmentation, {bench.paper_name} ({data.origin} data; {plan['eval_desc']})", fontsize=9)
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return out_path
-
-
-# ------------------------------------------------------------------------------------------------ table
-def _table3():
-    from benchmarks.tables.spec import Column, MeasuredRow, PaperRow, TableSpec
-
-    cols = (Column("YouTube-VIS mAP", "ytvis-seg", "map", "YouTube-VIS 2021", "mAP", "{:.2f}", 100.0),
-            Column("YouTube-VIS Jaccard", "ytvis-seg", "jaccard", "YouTube-VIS 2021", "Jaccard", "{:.2f}", 100.0),
-            Column("OVIS mAP", "ovis-seg", "map", "OVIS", "mAP", "{:.2f}", 100.0),
-            Column("OVIS Jaccard", "ovis-seg", "jaccard", "OVIS", "Jaccard", "{:.2f}", 100.0),
-            Column("YouTube-VIS mAP (probe)", "ytvis-seg", "map@probe", None, None, "{:.2f}", 100.0),
-            Column("YouTube-VIS Jaccard (probe)", "ytvis-seg", "jaccard@probe", None, None, "{:.2f}", 100.0),
-            Column("OVIS mAP (probe)", "ovis-seg", "map@probe", None, None, "{:.2f}", 100.0),
-            Column("OVIS Jaccard (probe)", "ovis-seg", "jaccard@probe", None, None, "{:.2f}", 100.0))
-    measured = tuple(MeasuredRow(n, lbl, "zero-shot") for n, lbl in (
-        ("pyratok-tiny", "PyraTok (tiny)"), ("wan2.2-vae", "WAN 2.2 VAE (tiny)"), ("wan2.1-vae", "WAN 2.1 VAE (tiny)"),
-        ("cogvideox-vae", "CogVideoX VAE (tiny)"), ("mochi-vae", "Mochi VAE (tiny)"), ("svd-vae", "SVD VAE (tiny)"),
-        ("quant-vq", "VQ (tiny)"), ("quant-gvq", "GVQ (tiny)"), ("quant-lfq", "LFQ (tiny)"),
-        ("quant-rvq", "RVQ (tiny)"), ("quant-fsq", "FSQ (tiny)")))
-    paper = tuple(PaperRow(m, f"{m} ({s})", f"training={s}") for m, s in (
-        ("CLIP-VIS", "supervised"), ("VideoCutLER", "unsupervised"), ("UVIS", "unsupervised"),
-        ("VideoVae+", "zero-shot"), ("LARP", "zero-shot"), ("OmniTokenizer", "zero-shot"), ("PyraTok", "zero-shot")))
-    notes = ("mAP and Jaccard in %. mAP: the official YouTube-VIS evaluation (YTVOSeval: spatio-temporal mask IoU, "
-             "IoU .50:.95). Jaccard: mean over ground-truth instances of the best spatio-temporal IoU among "
-             "same-category predictions (the paper does not define it; our choice).",
-             "Columns without '(probe)': the tokenizer's own text space (text-aligned tokenizers only). Columns with "
-             "'(probe)': text embeddings from the ridge text-alignment probe fitted on the seen (train) part only, "
-             "the same recipe for every tokenizer — a probed cell is not the tokenizer's native zero-shot ability.",
-             "Measured rows: tiny models trained here on synthetic data, evaluated on the embedded default data "
-             "(synthetic YouTube-VIS/OVIS-format videos, 64 px, 17 frames; the official valid ground truth is not "
-             "public, so real runs need split_file= a held-out train split). Paper rows are the paper's numbers on "
-             "the official valid sets.")
-    return TableSpec("table3", "Table 3: Zero-shot video segmentation (YouTube-VIS 2021, OVIS)",
-                     "table3_video_segmentation.csv", cols, measured, paper, notes)
-
-
-TABLES = [_table3()]

@@ -70,8 +70,8 @@ paper row                           ``losses.disabled``                         
 (no paper row)                      ``["codebook"]`` (all five Eq. 2 terms)       ``pyratok-tiny-wo-codebook``
 ==================================  ============================================  ==================================
 
-The measured rows of :data:`TABLES`' Table 10 include the proposed variants as soon as they are registered as
-``pyratok-tiny-<name>``.
+Table 10's rows are declared in :mod:`benchmarks.matrix` (``TABLE10_ROWS``), its spec in
+:mod:`benchmarks.tables.table10`.
 """
 from __future__ import annotations
 
@@ -90,14 +90,13 @@ from benchmarks.registry import register_benchmark
 from benchmarks.datasets.errors import DatasetFormatError, SampleDecodeError, SampleFailure
 from benchmarks.datasets.mvbench import MVBENCH_TASKS, MVBenchDataset, MVBenchItem, get_task, qa_template, \
     read_task_json
-from benchmarks.tables.spec import Column, MeasuredRow, PaperRow, TableSpec
 from benchmarks.tasks.clips import conform
 from benchmarks.tasks.probe import ProbeConfig, ProbedTokenizer, TextAlignmentProbe, fit_probe_from_pairs, \
     pool_features
 
 __all__ = ["MVBenchQA", "SCORERS", "MVBENCH_INSTRUCTION", "ANSWER_PROMPT", "candidate_text", "read_questions",
            "level_features", "pooled_vector", "time_tokens", "cosine_scores", "first_argmax", "accuracy_summary",
-           "VisualProjector", "LMScorer", "lm_prompt", "lm_target", "TABLES"]
+           "VisualProjector", "LMScorer", "lm_prompt", "lm_target"]
 
 SCORERS = ("text-similarity", "lm-likelihood")
 # The official MVBench system prompt and answer prompt (OpenGVLab/Ask-Anything video_chat2/mvbench.ipynb).
@@ -764,76 +763,3 @@ class MVBenchQA(Benchmark):
             return "all questions (no fit split)"
         return (f"questions at positions not divisible by {k} in each task JSON (the others fit the "
                 f"{'projector' if self.protocol['scorer'] == 'lm-likelihood' else 'probe'})")
-
-
-# ---------------------------------------------------------------------------------------------------- tables
-def _understanding_rows() -> tuple[MeasuredRow, ...]:
-    from adapters.registry import REGISTRY
-    from benchmarks.matrix import DEFAULT_TOKENIZERS
-
-    rows = [MeasuredRow("pyratok-tiny", "PyraTok (tiny, trained here)")]
-    rows += [MeasuredRow(n, n) for n in DEFAULT_TOKENIZERS
-             if n != "pyratok-tiny" and n in REGISTRY and REGISTRY[n].family != "codec"]
-    return tuple(rows)
-
-
-def _table5_mvbench() -> TableSpec:
-    cols = (Column("MVBench Overall", "mvbench-qa", "accuracy", "MVBench", "Overall accuracy", "{:.2f}", 100.0),
-            Column("MVBench Overall (probe)", "mvbench-qa", "accuracy@probe", None, None, "{:.2f}", 100.0),
-            Column("MVBench task mean", "mvbench-qa", "task_mean_accuracy", None, None, "{:.2f}", 100.0),
-            Column("Chance", "mvbench-qa", "chance", None, None, "{:.2f}", 100.0))
-    paper = tuple(PaperRow(m) for m in ("InternVL3-78B", "Qwen2.5-72B", "InternVL3-38B", "Qwen2.5VL-7B",
-                                        "Qwen2.5VL-3B", "VILA-U", "OmniTokenizer", "LARP", "PyraTok"))
-    return TableSpec(
-        "table5_mvbench", "Table 5 (MVBench column): accuracy (%) on MVBench",
-        "table5_video_understanding_classification.csv",
-        cols, _understanding_rows(), paper,
-        notes=("Overall = correct / scored over all evaluated questions (sample-weighted, the official 'Total Acc'); "
-               "the task mean and chance (mean of 1/num candidates) are shown beside it.",
-               "Measured with the protocol's scorer: the default 'text-similarity' scorer (cosine between pooled "
-               "tokenizer features and the text embedding of question + candidate) is NOT the paper's LM protocol "
-               "(App. B.2, Qwen2.5-VL-3B with projected tokens) and its numbers are not comparable with the paper's.",
-               "A fit split (every 4th question of each task) fits the probe / projector and is not scored.",
-               "The Kinetics columns of Table 5 are in the classification tables."),
-        extra={"part_of": "table5"})
-
-
-ABLATION_ROWS = (  # (tokenizer, row label, leaderboard setting)
-    ("pyratok-tiny", "✓ All losses", "ablation=none (all losses)"),
-    ("pyratok-tiny-wo-drift", "✗ L_drift", "ablation=w/o L_drift"),
-    ("pyratok-tiny-wo-ar", "✗ L_AR", "ablation=w/o L_AR"),
-    ("pyratok-tiny-wo-drift-ar", "✗ L_dino & L_AR (= L_drift & L_AR)", "ablation=w/o L_dino & L_AR"),
-    ("pyratok-tiny-wo-text-alignment", "✗ L_text-cond. alignment", "ablation=w/o L_text-cond. alignment"),
-    ("pyratok-tiny-wo-commitment", "✗ L_vision_commitment", "ablation=w/o L_vision_commitment"),
-    ("pyratok-tiny-wo-text-codebook", "✗ L_text-codebook alignment", "ablation=w/o L_text-codebook alignment"),
-    ("pyratok-tiny-wo-codebook", "✗ L_codebook (all five Eq. 2 terms; no paper row)", None),
-)
-
-
-def _table10() -> TableSpec:
-    from adapters.registry import REGISTRY
-
-    cols = (Column("THUMOS14 Avg. mAP", "thumos14-tal", "avg_map", "THUMOS14", "Avg. mAP", "{:.2f}", 100.0),
-            Column("ActivityNet Avg. mAP", "activitynet-tal", "avg_map", "ActivityNet v1.3", "Avg. mAP", "{:.2f}",
-                   100.0),
-            Column("MVBench Acc.", "mvbench-qa", "accuracy", "MVBench", "Overall accuracy", "{:.2f}", 100.0),
-            Column("THUMOS14 (probe)", "thumos14-tal", "avg_map@probe", None, None, "{:.2f}", 100.0),
-            Column("ActivityNet (probe)", "activitynet-tal", "avg_map@probe", None, None, "{:.2f}", 100.0),
-            Column("MVBench (probe)", "mvbench-qa", "accuracy@probe", None, None, "{:.2f}", 100.0))
-    measured = tuple(MeasuredRow(tok, label, setting or "") for tok, label, setting in ABLATION_ROWS
-                     if tok in REGISTRY)
-    paper = tuple(PaperRow("PyraTok", label, setting) for _, label, setting in ABLATION_ROWS if setting)
-    return TableSpec(
-        "table10", "Table 10: Ablation on loss functions (video understanding)",
-        "table10_loss_ablation_understanding.csv", cols, measured, paper,
-        notes=("Tiny PyraTok variants trained here with the same data and budget, each without the loss term(s) of "
-               "its row (pyratok.losses TERMS via losses.disabled); mapping in benchmarks/tasks/video_qa.py.",
-               "The paper's L_dino is its DINO-referenced drift term: 'w/o L_dino & L_AR' = losses.disabled "
-               "['drift', 'ar'].",
-               "Variants without the text-alignment terms have no native text space: their cells are in the "
-               "probe columns only.",
-               "MVBench with the default text-similarity scorer is NOT the paper's LM protocol (App. B.2): not "
-               "comparable with the paper's numbers."))
-
-
-TABLES = [_table5_mvbench(), _table10()]

@@ -1,6 +1,7 @@
 """Classical codecs behind the Tokenizer interface (adapters/codecs.py), checked against independent references:
 PyAV's demuxer for the bit count, the IVF/Annex-B formats, scikit-image PSNR, hand-computed BT.709 values, the
-MCL-JCV reader's YUV->RGB conversion, and a brute-force search over every integer quality value."""
+shared YUV->RGB conversion (adapters.colour, which the MCL-JCV reader uses), and a brute-force search over every
+integer quality value."""
 from __future__ import annotations
 
 import io
@@ -17,7 +18,7 @@ import adapters.codecs as codecs
 from adapters import build_tokenizer
 from adapters.base import NotSupported
 from adapters.codecs import CODECS, MissingEncoder, build, encode_at_bits, encode_yuv, rgb_to_yuv420, video_to_rgb
-from benchmarks.datasets.mcl_jcv import yuv420_to_rgb as reader_yuv420_to_rgb
+from adapters.colour import yuv420_to_rgb as reader_yuv420_to_rgb
 
 torch.set_num_threads(1)
 NAMES = ["h264", "hevc", "av1", "vp9"]

@@ -14,7 +14,7 @@ import torch
 from adapters import build_tokenizer
 from adapters.base import NotSupported, bits_per_pixel
 from adapters.pyratok_tokenizer import ABLATIONS
-from adapters.quantizer_baselines import QUANTIZERS, _artifact_kind, build, model_overrides
+from adapters.quantizer_baselines import QUANTIZERS, artifact_kind, build, model_overrides
 
 torch.set_num_threads(1)
 
@@ -153,7 +153,7 @@ def test_overrides_single_scale_and_ar(coded):
     cfg = coded["lfq"][0].module.config
     assert cfg.lapq.mode == "single" and cfg.lapq.quantizer.type == "lfq" and cfg.losses.on("ar")
     # single-scale LFQ is Table 6's w/o LaPQ: same overrides, same cached artifact
-    assert model_overrides("lfq") == ABLATIONS["wo-lapq"] and _artifact_kind("lfq") == "pyratok-tiny-wo-lapq"
+    assert model_overrides("lfq") == ABLATIONS["wo-lapq"] and artifact_kind("lfq") == "pyratok-tiny-wo-lapq"
     assert set(QUANTIZERS) == set(EXPECTED)
 
 

@@ -1,6 +1,6 @@
 """Sampling throughput of the token prior (:mod:`benchmarks.generation`) -> results/perf/generation.json.
 
-    python -m benchmarks.perf.generation [--batch 8] [--repeats 3] [--out results/perf/generation.json]
+    python -m benchmarks.tools.perf.generation [--batch 8] [--repeats 3] [--out results/perf/generation.json]
 
 Measured:
 

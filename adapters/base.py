@@ -30,7 +30,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-__all__ = ["Checkpoint", "Encoding", "InputConstraints", "Tokenizer", "NotSupported", "sha256_of", "KINDS",
+__all__ = ["Checkpoint", "Encoding", "InputConstraints", "Tokenizer", "NotSupported", "sha256_of", "KINDS", "ORIGINS",
            "FAMILIES", "bits_per_pixel", "json_digest"]
 
 KINDS = ("discrete", "continuous", "codec")

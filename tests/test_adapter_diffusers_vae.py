@@ -17,6 +17,7 @@ import diffusers
 from adapters import build_tokenizer
 from adapters.base import NotSupported
 from adapters.diffusers_vae import ARCHS, TINY_FRAMES, DiffusersVAETokenizer, build
+from tokenizer_contract import TokenizerContract
 
 # The released models' latent geometry: (clip frames used here, latent channels, latent frames, spatial stride).
 # Wan 2.1: 16 ch, 4x8x8; Wan 2.2: 48 ch, 4x16x16; CogVideoX: 16 ch, 4x8x8; Mochi: 12 ch, 6x8x8; SVD: 4 ch,
@@ -215,3 +216,13 @@ def test_registry_builds_each_name(name):
     assert tok.checkpoint.origin == "random-init"
     assert tok.params() == sum(p.numel() for p in tok.module.parameters()) > 0
     assert tok.identity()["config"]["arch"] == NAMES[name]
+
+
+# ------------------------------------------------------------------------------------------------ contract
+# The tokenizer contract on every registered VAE (untrained tiny configs, 32 x 32 clips of the GEOMETRY length).
+for _name, _arch in NAMES.items():
+    _cls = f"Test{_arch.replace('.', '').capitalize()}Contract"
+    globals()[_cls] = type(_cls, (TokenizerContract,), {"tokenizer_name": _name,
+                                                         "tokenizer_options": {"init": "random"},
+                                                         "frames": GEOMETRY[_arch][0], "size": SIZE,
+                                                         "__doc__": f"The tokenizer contract on {_name}."})

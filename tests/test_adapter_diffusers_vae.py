@@ -17,7 +17,7 @@ import diffusers
 from adapters import build_tokenizer
 from adapters.base import NotSupported
 from adapters.diffusers_vae import ARCHS, TINY_FRAMES, DiffusersVAETokenizer, build
-from tokenizer_contract import TokenizerContract
+from tokenizer_contract import TokenizerContract, smooth_clip
 
 # The released models' latent geometry: (clip frames used here, latent channels, latent frames, spatial stride).
 # Wan 2.1: 16 ch, 4x8x8; Wan 2.2: 48 ch, 4x16x16; CogVideoX: 16 ch, 4x8x8; Mochi: 12 ch, 6x8x8; SVD: 4 ch,
@@ -40,13 +40,7 @@ def _one_thread():
 
 
 def _clip(frames: int, batch: int = 2, size: int = SIZE, seed: int = 0) -> torch.Tensor:
-    """A smooth moving pattern in [-1, 1], (B, 3, T, H, W)."""
-    g = torch.Generator().manual_seed(seed)
-    t = torch.arange(frames).view(1, 1, frames, 1, 1).float()
-    y = torch.linspace(0, 1, size).view(1, 1, 1, size, 1)
-    x = torch.linspace(0, 1, size).view(1, 1, 1, 1, size)
-    phase = torch.rand(batch, 3, 1, 1, 1, generator=g) * 6.28
-    return torch.sin(6 * x + 4 * y + 0.3 * t + phase).clamp(-1, 1).float()
+    return smooth_clip(frames, batch, size, seed)
 
 
 def _reference(vae_dir, arch: str, video: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

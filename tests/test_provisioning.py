@@ -17,27 +17,10 @@ from adapters.diffusers_vae import TINY_FRAMES, build
 from benchmarks.provisioning import artifacts, digest, pyratok_variants
 from benchmarks.provisioning.artifacts import artifact_key, trained_artifact
 from benchmarks.provisioning.tiny_vae import init_logvar, load_training_clips, tiny_recipe, train_tiny_vae
+from tokenizer_contract import smooth_clip
 
 ARCHS = ("wan2.1", "wan2.2", "cogvideox", "mochi", "svd")
 FRAMES = {"wan2.1": 9, "wan2.2": 9, "cogvideox": 9, "mochi": 7, "svd": 9}
-SIZE = 32
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
-def _clip(frames: int, batch: int = 2, size: int = SIZE, seed: int = 0) -> torch.Tensor:
-    g = torch.Generator().manual_seed(seed)
-    t = torch.arange(frames).view(1, 1, frames, 1, 1).float()
-    y = torch.linspace(0, 1, size).view(1, 1, 1, size, 1)
-    x = torch.linspace(0, 1, size).view(1, 1, 1, 1, size)
-    phase = torch.rand(batch, 3, 1, 1, 1, generator=g) * 6.28
-    return torch.sin(6 * x + 4 * y + 0.3 * t + phase).clamp(-1, 1).float()
 
 
 # ------------------------------------------------------------------------------------------------ code digests
@@ -189,7 +172,7 @@ def test_logvar_init_makes_posterior_nearly_deterministic(arch):
 
     torch.manual_seed(0)
     vae = vae_class(arch)(**tiny_config(arch))
-    video = _clip(FRAMES[arch])
+    video = smooth_clip(FRAMES[arch], size=32)
     x = video if arch != "svd" else video[:, :, 0]
     with torch.no_grad():
         before = vae.encode(x).latent_dist.logvar.mean()

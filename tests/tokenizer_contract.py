@@ -34,7 +34,18 @@ import torch
 
 from adapters.base import FAMILIES, KINDS, ORIGINS, Encoding, InputConstraints, NotSupported, Tokenizer
 
-__all__ = ["TokenizerContract"]
+__all__ = ["TokenizerContract", "smooth_clip"]
+
+
+def smooth_clip(frames: int, batch: int = 2, size: int = 32, seed: int = 0, amplitude: float = 1.0) -> torch.Tensor:
+    """A smooth moving sinusoidal pattern ``(batch, 3, frames, size, size)`` in [-amplitude, amplitude], one random
+    phase per clip and channel (seeded): cheap test input that every tokenizer can code."""
+    g = torch.Generator().manual_seed(seed)
+    t = torch.arange(frames).view(1, 1, frames, 1, 1).float()
+    y = torch.linspace(0, 1, size).view(1, 1, 1, size, 1)
+    x = torch.linspace(0, 1, size).view(1, 1, 1, 1, size)
+    phase = torch.rand(batch, 3, 1, 1, 1, generator=g) * 6.28
+    return (amplitude * torch.sin(6 * x + 4 * y + 0.3 * t + phase)).clamp(-1, 1).float()
 
 
 class TokenizerContract:
@@ -65,13 +76,7 @@ class TokenizerContract:
     @classmethod
     def video(cls, tokenizer) -> torch.Tensor:
         """A smooth moving pattern ``(B, 3, T, H, W)`` in [-1, 1] (deterministic), T fitted to the constraints."""
-        t = tokenizer.input_constraints.valid_frames(cls.frames)
-        g = torch.Generator().manual_seed(0)
-        tt = torch.arange(t).view(1, 1, t, 1, 1).float()
-        y = torch.linspace(0, 1, cls.size).view(1, 1, 1, cls.size, 1)
-        x = torch.linspace(0, 1, cls.size).view(1, 1, 1, 1, cls.size)
-        phase = torch.rand(cls.batch, 3, 1, 1, 1, generator=g) * 6.28
-        return (0.9 * torch.sin(6 * x + 4 * y + 0.3 * tt + phase)).float()
+        return smooth_clip(tokenizer.input_constraints.valid_frames(cls.frames), cls.batch, cls.size, amplitude=0.9)
 
     @pytest.fixture(scope="class")
     @classmethod

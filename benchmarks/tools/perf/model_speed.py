@@ -16,25 +16,16 @@ import argparse
 import json
 import os
 import platform
-import statistics
-import time
 from pathlib import Path
 
 import torch
 
+from benchmarks.tools.perf.timing import median_time
 from pyratok.model import PyraTok, PyraTokConfig
 
 
 def _time(fn, repeats: int, sync) -> float:
-    fn()
-    sync()
-    runs = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        sync()
-        runs.append(time.perf_counter() - t0)
-    return statistics.median(runs)
+    return median_time(fn, repeats, sync)[0]
 
 
 def measure(config_name: str, device: str, repeats: int, frames: int = 17, size: int = 256) -> dict:

@@ -81,6 +81,7 @@ import math
 from pathlib import Path
 
 import torch
+from einops import rearrange
 from torch import Tensor
 
 from .base import Checkpoint, Encoding, InputConstraints, NotSupported, Tokenizer, json_digest, sha256_of
@@ -176,8 +177,7 @@ def posterior(vae, arch: str, video: Tensor, frame_chunk: int | None = None):
     """diffusers' DiagonalGaussianDistribution of ``video`` (B, 3, T, H, W); for SVD over the B*T frames."""
     if arch != "svd":
         return vae.encode(video).latent_dist
-    b, c, t, h, w = video.shape
-    frames = video.permute(0, 2, 1, 3, 4).reshape(b * t, c, h, w)
+    frames = rearrange(video, "b c t h w -> (b t) c h w")
     if frame_chunk and frames.shape[0] > frame_chunk:
         from diffusers.models.autoencoders.vae import DiagonalGaussianDistribution
 
@@ -189,17 +189,15 @@ def posterior(vae, arch: str, video: Tensor, frame_chunk: int | None = None):
 
 def frames_to_clip(z: Tensor, batch: int) -> Tensor:
     """SVD: (B*T, C, h, w) -> (B, C, T, h, w)."""
-    bt, c, h, w = z.shape
-    return z.reshape(batch, bt // batch, c, h, w).permute(0, 2, 1, 3, 4)
+    return rearrange(z, "(b t) c h w -> b c t h w", b=batch)
 
 
 def decode_latent(vae, arch: str, latent: Tensor) -> Tensor:
     """latent (B, C, T', H', W') -> (B, 3, T, H, W) as the class decodes it (Wan clamps, the others do not)."""
     if arch != "svd":
         return vae.decode(latent).sample
-    b, c, t, h, w = latent.shape
-    z = latent.permute(0, 2, 1, 3, 4).reshape(b * t, c, h, w)
-    out = vae.decode(z, num_frames=t).sample
+    b, _, t = latent.shape[:3]
+    out = vae.decode(rearrange(latent, "b c t h w -> (b t) c h w"), num_frames=t).sample
     return frames_to_clip(out, b)
 
 

@@ -38,6 +38,7 @@ import time
 import types
 from pathlib import Path
 
+from benchmarks.base import realdata_root
 from benchmarks.provisioning.recipes import GATE_CLIPS, SEED, STAGE2_STEPS, gate_config
 from benchmarks.provisioning.training_data import ensure_gate_data
 
@@ -53,10 +54,6 @@ SPLITS = ("synthetic", "real")
 
 __all__ = ["gate_config", "ensure_data", "synthetic_clips", "real_clips", "evaluate_model", "sabotage", "compare",
            "main", "SEED", "STAGE2_STEPS", "GATE_CLIPS", "DEFAULT_TOLERANCE_DB", "run_gate"]
-
-
-def realdata_root() -> Path:
-    return Path(os.environ.get("PYRATOK_REALDATA", REPO.parent / "shared" / "realdata"))
 
 
 def git_sha() -> str | None:

@@ -1,7 +1,7 @@
 """The one interface every tokenizer sits behind: PyraTok, continuous video VAEs, quantizer baselines, codecs.
 
-A benchmark only ever talks to a :class:`Tokenizer`. Video tensors follow the project contract (DESIGN §3):
-float32, ``(B, 3, T, H, W)``, values in ``[-1, 1]``. A causal VAE wants ``T = 1 + 4k``; an adapter that needs
+A benchmark only ever talks to a :class:`Tokenizer`. Video tensors follow one contract across the project:
+float32, ``(B, 3, T, H, W)`` (batch, RGB, frames, height, width), values in ``[-1, 1]``. A causal VAE wants ``T = 1 + 4k``; an adapter that needs
 another geometry says so in :attr:`Tokenizer.input_constraints` and the benchmark crops/pads to it (never the
 adapter silently).
 
@@ -30,8 +30,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-__all__ = ["Checkpoint", "Encoding", "InputConstraints", "Tokenizer", "NotSupported", "sha256_of", "KINDS",
-           "FAMILIES", "bits_per_pixel"]
+__all__ = ["Checkpoint", "Encoding", "InputConstraints", "Tokenizer", "NotSupported", "sha256_of", "KINDS", "ORIGINS",
+           "FAMILIES", "bits_per_pixel", "json_digest"]
 
 KINDS = ("discrete", "continuous", "codec")
 FAMILIES = ("pyratok", "video-vae", "quantizer-baseline", "codec")
@@ -175,9 +175,10 @@ class Tokenizer(ABC):
 
     def encoding_from_tokens(self, tokens: list[Tensor], input_shape: tuple[int, ...]) -> Encoding:
         """Optional (discrete tokenizers): rebuild an :class:`Encoding` that :meth:`decode` accepts from token ids
-        alone, as generative priors produce them (``tokens`` like :attr:`Encoding.tokens`). Adapters of the PyraTok
-        family are handled by :func:`benchmarks.generation.encoding.tokens_to_encoding` without it."""
-        raise NotSupported(f"{self.name} cannot rebuild an encoding from token ids")
+        alone, as generative priors produce them (``tokens`` like :attr:`Encoding.tokens`; ``input_shape`` the
+        ``(B, C, T, H, W)`` of the clips they stand for). A tokenizer that implements it takes part in the generative
+        benchmarks; one that does not raises :class:`NotSupported`."""
+        raise NotSupported(f"{self.name} cannot rebuild an encoding from token ids (no encoding_from_tokens)")
 
     # ------------------------------------------------------------------ understanding
     def features(self, encoding: Encoding, level: int = -1) -> Tensor:
@@ -214,6 +215,12 @@ def sha256_of(paths: list[str | Path] | str | Path, chunk: int = 1 << 20) -> str
                     break
                 h.update(b)
     return h.hexdigest()
+
+
+def json_digest(obj) -> str:
+    """16 hex digits of the sha256 of ``obj`` as sorted-key JSON (non-JSON values by ``str``): the digest of a
+    config (e.g. a random-init tokenizer's, in place of a weight sha) or of a training recipe."""
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def bits_per_pixel(bits: Tensor, input_shape: tuple[int, ...]) -> Tensor:

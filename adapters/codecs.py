@@ -7,10 +7,10 @@ bits / (T x H x W)), found per clip by a search over the encoder's constant-qual
 Pipeline per clip (``(3, T, H, W)`` in ``[-1, 1]``):
 
 1. RGB -> 8-bit Y'CbCr 4:2:0 (``yuv420p``), **BT.709 limited range**, chroma = mean of each 2x2 block
-   (:func:`rgb_to_yuv420`). That is the inverse of the MCL-JCV reader's conversion
-   (:func:`benchmarks.datasets.mcl_jcv.yuv420_to_rgb`, chroma repeated over 2x2), so an MCL-JCV clip read as RGB
-   goes back to (almost exactly) its original YUV planes before the codec sees it; decoding uses that same reader
-   function, so the metrics measure the codec, not the colour conversion.
+   (:func:`adapters.colour.rgb_to_yuv420`). That is the inverse of the conversion the MCL-JCV reader uses
+   (:func:`adapters.colour.yuv420_to_rgb`, chroma repeated over 2x2), so an MCL-JCV clip read as RGB goes back to
+   (almost exactly) its original YUV planes before the codec sees it; decoding uses that same function, so the
+   metrics measure the codec, not the colour conversion.
 2. Encode with fixed, deterministic settings (one thread, fixed preset, one keyframe: GOP = the clip) into an
    **elementary-stream container held in memory**: raw Annex-B for H.264/HEVC, IVF for VP9/AV1. That container is
    the payload: PyAV can demux it again.
@@ -51,6 +51,7 @@ import torch
 from torch import Tensor
 
 from .base import Checkpoint, Encoding, InputConstraints, Tokenizer
+from .colour import rgb_to_yuv420, yuv420_to_rgb
 
 __all__ = ["CodecSpec", "CODECS", "Bitstream", "RateSearch", "CodecTokenizer", "build", "available_encoders",
            "require_encoder", "rgb_to_yuv420", "yuv420_to_rgb", "video_to_rgb", "rgb_to_video",
@@ -105,8 +106,6 @@ CODECS: dict[str, CodecSpec] = {
                             bit_rate_zero=True),
 }
 
-# BT.709 (Kr, Kb); limited range: Y' in [16, 235], Cb/Cr in [16, 240] around 128.
-_KR, _KB = 0.2126, 0.0722
 
 
 # ---------------------------------------------------------------------------------------------- availability
@@ -152,35 +151,6 @@ def video_to_rgb(video: Tensor) -> np.ndarray:
 def rgb_to_video(rgb: np.ndarray) -> Tensor:
     """``(T, H, W, 3)`` uint8 -> ``(3, T, H, W)`` float32 in [-1, 1]."""
     return torch.from_numpy(np.ascontiguousarray(rgb)).permute(3, 0, 1, 2).float() / 127.5 - 1.0
-
-
-def rgb_to_yuv420(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(T, H, W, 3)`` uint8 RGB (H, W even) -> ``(Y, U, V)`` uint8 planes ``(T, H, W)``, ``(T, H/2, W/2)`` x 2.
-
-    BT.709 limited range; Cb/Cr averaged over each 2x2 block before rounding (the synthetic MCL-JCV writer's rule,
-    and the least-squares inverse of the reader's chroma repetition)."""
-    t, h, w, _ = rgb.shape
-    if h % 2 or w % 2:
-        raise ValueError(f"YUV 4:2:0 needs even height and width, got {h}x{w}")
-    x = rgb.astype(np.float64) / 255.0
-    r, g, b = x[..., 0], x[..., 1], x[..., 2]
-    y = _KR * r + (1.0 - _KR - _KB) * g + _KB * b
-    cb = (b - y) / (2.0 * (1.0 - _KB))
-    cr = (r - y) / (2.0 * (1.0 - _KR))
-
-    def sub(c: np.ndarray) -> np.ndarray:
-        c = c.reshape(t, h // 2, 2, w // 2, 2).mean(axis=(2, 4))
-        return np.clip(np.round(128.0 + 224.0 * c), 0, 255).astype(np.uint8)
-
-    Y = np.clip(np.round(16.0 + 219.0 * y), 0, 255).astype(np.uint8)
-    return Y, sub(cb), sub(cr)
-
-
-def yuv420_to_rgb(y: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Inverse of :func:`rgb_to_yuv420` (BT.709 limited, chroma repeated): the MCL-JCV reader's own conversion."""
-    from benchmarks.datasets.mcl_jcv import yuv420_to_rgb as reader_yuv420_to_rgb
-
-    return reader_yuv420_to_rgb(y, u, v, matrix="bt709", color_range="limited")
 
 
 # ---------------------------------------------------------------------------------------------- one encode

@@ -52,9 +52,9 @@ Weights.
   for CogVideoX; above it outputs differ slightly from untiled ones); SVD has neither, so the adapter encodes 8
   frames at a time (exact: its encoder is per frame) and decodes one clip at a time (its decoder mixes a clip's
   frames, so frames are never chunked).
-* no path (the embedded default): a **tiny config of the same class** trained here once on the synthetic WebVid
-  set (:func:`adapters.trained_here.default_training_data`) and cached (:func:`~adapters.trained_here.
-  trained_artifact`, kind ``diffusers-vae-<arch>``); origin ``trained-here``.
+* ``path=DIR, origin="trained-here"`` (the embedded default): a **tiny config of the same class** trained by
+  this project on its synthetic WebVid set; the benchmarks layer trains it once, caches it and passes its folder
+  (``benchmarks.provisioning``, which documents the recipe). The adapter itself never trains.
 * ``init="random"``: the tiny config untrained (seeded; origin ``random-init``; for tests and smoke runs).
 
 Tiny configs (:data:`TINY_CONFIGS`). Each keeps its family's architecture and the released model's *latent
@@ -73,50 +73,23 @@ benchmarks trade against quality — match the real VAE; only widths and depths 
 * svd: block_out_channels (32, 32, 64, 64) (real (128, 256, 512, 512)), 1 layer per block (real 2), latent 4.
   32 is the floor again (the temporal decoder hard-codes GroupNorm(32)). ~1.1 M.
 
-Recipe (:class:`TinyRecipe`; the stage-0 recipe of ``pyratok.train.stage0``, which trains the tiny Wan VAE of
-PyraTok): random 64 x 64 clips of the longest valid length <= 9 frames (9; Mochi 7) from the 17-frame training
-videos (random start, decoded once into memory), batch 2, z ~ q(z|x) reparameterised,
-``L = |x' - x|_1 + (1 - SSIM(x', x)) + 1e-6 * KL(q || N(0, I))_sum / (3 T H W)`` (SSIM:
-:func:`pyratok.image_quality.ssim` on frames in [0, 1]); AdamW (lr 1e-3, see :class:`TinyRecipe`; betas
-(0.9, 0.999), weight decay 0.01), linear warm-up then cosine decay, gradient clipping 1.0, seed 0, one CPU thread.
-The posterior log-variance starts at -8 (as in stage 0: at the default ~0 the sampled latent is mostly noise, the
-decoder learns to ignore it and the tiny VAE stalls); Mochi's moment projection has no bias, so its log-variance
-rows are set from the first batch's mean activation (a data-dependent init) to give -8 on average (about
-+-2.8 across positions on a random batch: the projection input varies). Steps differ by class so that each
-build takes about 2-3 minutes on one core (:data:`TINY_STEPS`): an equal compute budget, not an equal step
-count; the per-step costs (batch 2, one thread, measured with other jobs sharing the 2-core machine, so
-roughly) were ~0.3 s (wan2.2), ~0.6 s (wan2.1), ~0.5 s (cogvideox), ~1.3 s (mochi) and ~1.6 s (svd). No
-adversarial or perceptual loss (no offline LPIPS weights; a GAN needs far more steps than a CPU budget), so these
-tiny VAEs are smoke-scale stand-ins whose numbers say nothing about the released models.
-
-Measured (wan2.2, built once by hand while writing this module): 361 s for the whole build (347 s of training)
-at a load average of ~6 on the 2-core machine (other jobs running); reconstruction PSNR (posterior mean, 9-frame
-64 x 64 centre clips, PSNR per clip on [0, 1] by scikit-image, mean over clips) 15.46 dB on the 64 held-out
-synthetic val clips and 12.41 dB on the 7 real sample clips of ``../shared/realdata/videos`` — *below* a per-clip
-mean-colour predictor (16.65 / 12.46 dB), like the stage-0 tiny VAE of PyraTok (results/train/tiny.md): a few
-hundred CPU steps leave these VAEs far from converged.
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
-import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import torch
+from einops import rearrange
 from torch import Tensor
 
-from .base import Checkpoint, Encoding, InputConstraints, NotSupported, Tokenizer, sha256_of
-from .trained_here import default_training_data, recipe_hash, trained_artifact
+from .base import Checkpoint, Encoding, InputConstraints, NotSupported, Tokenizer, json_digest, sha256_of
 
-__all__ = ["ARCHS", "CLASS_NAMES", "NATIVE_RESOLUTION", "TINY_CONFIGS", "TINY_STEPS", "TINY_FRAMES", "TinyRecipe",
-           "DiffusersVAETokenizer", "build", "tiny_config", "tiny_recipe", "constraints_for", "resolve_vae_dir",
-           "load_vae", "train_tiny_vae", "load_training_clips", "RECIPE_VERSION"]
+__all__ = ["ARCHS", "CLASS_NAMES", "NATIVE_RESOLUTION", "TINY_CONFIGS", "TINY_FRAMES", "TINY_SIZE",
+           "DiffusersVAETokenizer", "build", "tiny_config", "constraints_for", "resolve_vae_dir", "load_vae",
+           "check_arch", "vae_class", "posterior", "decode_latent", "frames_to_clip"]
 
-RECIPE_VERSION = 1
 ARCHS = ("wan2.1", "wan2.2", "cogvideox", "mochi", "svd")
 CLASS_NAMES = {"wan2.1": "AutoencoderKLWan", "wan2.2": "AutoencoderKLWan", "cogvideox": "AutoencoderKLCogVideoX",
                "mochi": "AutoencoderKLMochi", "svd": "AutoencoderKLTemporalDecoder"}
@@ -147,22 +120,20 @@ TINY_CONFIGS: dict[str, dict] = {
     "svd": dict(block_out_channels=[32, 32, 64, 64], layers_per_block=1, latent_channels=4,
                 down_block_types=["DownEncoderBlock2D"] * 4),
 }
-# optimizer steps per class: ~2-3 min each on one CPU core (see the module docstring)
-TINY_STEPS = {"wan2.2": 400, "wan2.1": 250, "cogvideox": 300, "mochi": 120, "svd": 100}
 # clip length of the tiny recipe: the longest valid T <= 9 (Mochi: 1 + 6k -> 7)
 TINY_FRAMES = {"wan2.2": 9, "wan2.1": 9, "cogvideox": 9, "mochi": 7, "svd": 9}
 TINY_SIZE = 64
 
 
-def _check_arch(arch: str) -> None:
+def check_arch(arch: str) -> None:
     if arch not in ARCHS:
         raise ValueError(f"unknown diffusers VAE arch {arch!r}; valid: {', '.join(ARCHS)}")
 
 
-def _vae_class(arch: str):
+def vae_class(arch: str):
     import diffusers
 
-    _check_arch(arch)
+    check_arch(arch)
     name = CLASS_NAMES[arch]
     cls = getattr(diffusers, name, None)
     if cls is None:
@@ -172,7 +143,7 @@ def _vae_class(arch: str):
 
 def tiny_config(arch: str) -> dict:
     """The tiny config's constructor kwargs for ``arch`` (a copy)."""
-    _check_arch(arch)
+    check_arch(arch)
     return json.loads(json.dumps(TINY_CONFIGS[arch]))
 
 
@@ -202,12 +173,11 @@ def constraints_for(arch: str, vae) -> InputConstraints:
 
 
 # ------------------------------------------------------------------------------------------------------- coding
-def _posterior(vae, arch: str, video: Tensor, frame_chunk: int | None = None):
+def posterior(vae, arch: str, video: Tensor, frame_chunk: int | None = None):
     """diffusers' DiagonalGaussianDistribution of ``video`` (B, 3, T, H, W); for SVD over the B*T frames."""
     if arch != "svd":
         return vae.encode(video).latent_dist
-    b, c, t, h, w = video.shape
-    frames = video.permute(0, 2, 1, 3, 4).reshape(b * t, c, h, w)
+    frames = rearrange(video, "b c t h w -> (b t) c h w")
     if frame_chunk and frames.shape[0] > frame_chunk:
         from diffusers.models.autoencoders.vae import DiagonalGaussianDistribution
 
@@ -217,20 +187,18 @@ def _posterior(vae, arch: str, video: Tensor, frame_chunk: int | None = None):
     return vae.encode(frames).latent_dist
 
 
-def _frames_to_clip(z: Tensor, batch: int) -> Tensor:
+def frames_to_clip(z: Tensor, batch: int) -> Tensor:
     """SVD: (B*T, C, h, w) -> (B, C, T, h, w)."""
-    bt, c, h, w = z.shape
-    return z.reshape(batch, bt // batch, c, h, w).permute(0, 2, 1, 3, 4)
+    return rearrange(z, "(b t) c h w -> b c t h w", b=batch)
 
 
-def _decode_raw(vae, arch: str, latent: Tensor) -> Tensor:
+def decode_latent(vae, arch: str, latent: Tensor) -> Tensor:
     """latent (B, C, T', H', W') -> (B, 3, T, H, W) as the class decodes it (Wan clamps, the others do not)."""
     if arch != "svd":
         return vae.decode(latent).sample
-    b, c, t, h, w = latent.shape
-    z = latent.permute(0, 2, 1, 3, 4).reshape(b * t, c, h, w)
-    out = vae.decode(z, num_frames=t).sample
-    return _frames_to_clip(out, b)
+    b, _, t = latent.shape[:3]
+    out = vae.decode(rearrange(latent, "b c t h w -> (b t) c h w"), num_frames=t).sample
+    return frames_to_clip(out, b)
 
 
 class DiffusersVAETokenizer(Tokenizer):
@@ -244,7 +212,7 @@ class DiffusersVAETokenizer(Tokenizer):
 
     def __init__(self, vae, arch: str, checkpoint: Checkpoint, name: str, native_resolution: tuple[int, int, int],
                  memory_saving: bool = False, config: dict | None = None):
-        _check_arch(arch)
+        check_arch(arch)
         self.module = vae.eval()
         self.arch = arch
         self.name = name
@@ -280,10 +248,10 @@ class DiffusersVAETokenizer(Tokenizer):
         self.input_constraints.check(video, self.name)
         device, dtype = self._device_dtype()
         x = video.to(device=device, dtype=dtype)
-        dist = _posterior(self.module, self.arch, x, self._frame_chunk)
+        dist = posterior(self.module, self.arch, x, self._frame_chunk)
         mean = dist.mean
         if self.arch == "svd":
-            mean = _frames_to_clip(mean, video.shape[0])
+            mean = frames_to_clip(mean, video.shape[0])
         return Encoding(payload=mean.contiguous(), input_shape=tuple(video.shape))
 
     @torch.no_grad()
@@ -296,9 +264,9 @@ class DiffusersVAETokenizer(Tokenizer):
         device, dtype = self._device_dtype()
         latent = latent.to(device=device, dtype=dtype)
         if self.arch == "svd" and self.memory_saving and latent.shape[0] > 1:
-            out = torch.cat([_decode_raw(self.module, self.arch, z) for z in latent.split(1)])
+            out = torch.cat([decode_latent(self.module, self.arch, z) for z in latent.split(1)])
         else:
-            out = _decode_raw(self.module, self.arch, latent)
+            out = decode_latent(self.module, self.arch, latent)
         return out.float().clamp(-1.0, 1.0)
 
     def features(self, encoding: Encoding, level: int = -1) -> Tensor:
@@ -312,7 +280,7 @@ class DiffusersVAETokenizer(Tokenizer):
 def resolve_vae_dir(path: str | Path, arch: str) -> Path:
     """The folder holding config.json + weights: ``path`` or ``path/vae``. Raises FileNotFoundError /
     NotADirectoryError / ValueError naming the path and the problem."""
-    _check_arch(arch)
+    check_arch(arch)
     root = Path(path).expanduser()
     what = f"{arch} VAE"
     hint = (f"path= must be a local diffusers directory with {CONFIG_NAME} and {WEIGHTS_NAME} (or a pipeline root "
@@ -368,7 +336,7 @@ def load_vae(path: str | Path, arch: str) -> tuple[object, Path, list[Path]]:
     """(diffusers VAE in float32, the resolved folder, its files for the sha)."""
     vae_dir = resolve_vae_dir(path, arch)
     files = _weight_files(vae_dir)
-    cls = _vae_class(arch)
+    cls = vae_class(arch)
     try:
         vae = cls.from_pretrained(str(vae_dir), local_files_only=True, use_safetensors=True,
                                   torch_dtype=torch.float32)
@@ -378,217 +346,33 @@ def load_vae(path: str | Path, arch: str) -> tuple[object, Path, list[Path]]:
     return vae, vae_dir, files
 
 
-# --------------------------------------------------------------------------------------------- trained here
-@dataclass
-class TinyRecipe:
-    """How a tiny VAE is trained here (the stage-0 objective of ``pyratok.train.stage0``; see the module docstring).
-
-    lr: 1e-3, not stage 0's 1e-4: with a budget of 100-400 steps the tiny models are far from converged. Measured
-    while writing this module (wan2.2, 100 steps, PSNR of the posterior-mean reconstruction on 16 held-out val
-    clips): lr 1e-4 13.5 dB, 3e-4 14.6, 1e-3 14.5, 2e-3 14.7 — 1e-4 is too slow for this budget, 3e-4..2e-3 a
-    plateau; 1e-3 sits in it."""
-
-    arch: str
-    steps: int
-    frames: int
-    size: int = TINY_SIZE
-    batch_size: int = 2
-    lr: float = 1e-3
-    betas: tuple[float, float] = (0.9, 0.999)
-    weight_decay: float = 0.01
-    warmup_steps: int = 20
-    grad_clip: float = 1.0
-    l1_weight: float = 1.0
-    ssim_weight: float = 1.0
-    kl_weight: float = 1e-6
-    init_logvar: float = -8.0
-    seed: int = 0
-    log_every: int = 10
-
-
-def tiny_recipe(arch: str, **overrides) -> TinyRecipe:
-    """The default recipe of ``arch``: :data:`TINY_STEPS` steps on clips of the longest valid length <= 9."""
-    _check_arch(arch)
-    return TinyRecipe(**{"arch": arch, "steps": TINY_STEPS[arch], "frames": TINY_FRAMES[arch], **overrides})
-
-
-def load_training_clips(data_root: Path, split: str = "train", size: int = TINY_SIZE,
-                        log: Callable[[str], None] | None = print) -> Tensor:
-    """Every video of the WebVid-format ``split`` decoded whole, short side resized to ``size``, centre crop ->
-    (N, T_all, size, size, 3) uint8 (T_all: the shortest video's length). Videos that fail to decode are
-    skipped and logged (file + reason); none decoding is an error."""
-    from pyratok.data.errors import SampleDecodeError
-    from pyratok.data.pairs import load_pairs
-    from pyratok.data.video import read_frames
-
-    csv = Path(data_root) / f"results_10M_{split}.csv"
-    pairs = load_pairs(csv, Path(data_root) / "videos")
-    clips, failed = [], []
-    for p in pairs:
-        try:
-            clips.append(torch.from_numpy(read_frames(p.path, size=size, crop="center")))
-        except SampleDecodeError as err:
-            failed.append((p.path, str(err)))
-            if log:
-                log(f"[diffusers-vae] skipping {p.path}: {err}")
-    if not clips:
-        raise RuntimeError(f"no video of {csv} could be decoded ({len(failed)} failed; first: "
-                           f"{failed[0] if failed else 'the CSV lists no videos'})")
-    t = min(c.shape[0] for c in clips)
-    return torch.stack([c[:t] for c in clips])
-
-
-def _moment_bias(vae, arch: str) -> Tensor | None:
-    """The bias of the layer whose output channels are [mean | logvar] (None for Mochi: that layer has no bias)."""
-    if arch in ("wan2.1", "wan2.2", "svd"):
-        return vae.quant_conv.bias
-    if arch == "cogvideox":
-        return (vae.quant_conv if vae.quant_conv is not None else vae.encoder.conv_out.conv).bias
-    return None
-
-
-@torch.no_grad()
-def _init_logvar(vae, arch: str, video: Tensor, value: float) -> None:
-    """Start the posterior log-variance near ``value`` (see the module docstring)."""
-    bias = _moment_bias(vae, arch)
-    if bias is not None:
-        bias[bias.shape[0] // 2:] = value
-        return
-    # Mochi: logvar = W_lv h (no bias). Data-dependent init on the first batch: with a = mean of h, shift each
-    # logvar row along a so that W_lv a = value, keeping the random part orthogonal to a.
-    proj = vae.encoder.proj_out
-    seen: list[Tensor] = []
-    handle = proj.register_forward_hook(lambda _m, args, _o: seen.append(args[0].detach()))
-    try:
-        vae.encode(video)
-    finally:
-        handle.remove()
-    a = seen[0].reshape(-1, seen[0].shape[-1]).mean(0)
-    half = proj.weight.shape[0] // 2
-    w = proj.weight[half:]
-    w -= ((w @ a - value) / a.dot(a).clamp_min(1e-12))[:, None] * a[None, :]
-
-
-def _vae_loss(vae, arch: str, video: Tensor, recipe: TinyRecipe, generator: torch.Generator):
-    from pyratok.image_quality import ssim, video_to_frames
-
-    dist = _posterior(vae, arch, video)
-    z = dist.sample(generator=generator)
-    if arch == "svd":
-        z = _frames_to_clip(z, video.shape[0])
-    recon = _decode_raw(vae, arch, z)
-    l1 = (recon - video).abs().mean()
-    s = 1 - ssim((video_to_frames(recon) + 1) / 2, (video_to_frames(video) + 1) / 2, data_range=1.0)
-    mean, logvar = dist.mean.float(), dist.logvar.float()
-    kl_terms = 0.5 * (mean.pow(2) + logvar.exp() - 1 - logvar)
-    kl = kl_terms.sum() / video.shape[0] / video[0].numel()  # per sample, per input value (stage 0's balance)
-    loss = recipe.l1_weight * l1 + recipe.ssim_weight * s + recipe.kl_weight * kl
-    with torch.no_grad():
-        mse = ((recon.clamp(-1, 1) - video) / 2).pow(2).flatten(1).mean(1)
-        psnr = (-10 * torch.log10(mse.clamp_min(1e-12))).mean()
-    return loss, {"loss": loss.item(), "l1": l1.item(), "ssim_loss": s.item(), "kl": kl.item(), "psnr": psnr.item()}
-
-
-def train_tiny_vae(recipe: TinyRecipe, clips: Tensor, out_dir: Path | None = None,
-                   log: Callable[[str], None] | None = print):
-    """Train the tiny config of ``recipe.arch`` from random init on ``clips`` ((N, T_all, H, W, 3) uint8) on one
-    thread; write ``save_pretrained`` files and ``train_log.json`` into ``out_dir`` if given. Returns the VAE."""
-    cls = _vae_class(recipe.arch)
-    n, t_all = clips.shape[:2]
-    if t_all < recipe.frames or clips.shape[2] != recipe.size or clips.shape[3] != recipe.size:
-        raise ValueError(f"training clips {tuple(clips.shape)} do not fit the recipe ({recipe.frames} frames of "
-                         f"{recipe.size}x{recipe.size})")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        torch.manual_seed(recipe.seed)
-        vae = cls(**tiny_config(recipe.arch))
-        vae.train()
-        vae.requires_grad_(True)
-        gen = torch.Generator().manual_seed(recipe.seed)
-
-        def batch() -> Tensor:
-            idx = torch.randint(n, (recipe.batch_size,), generator=gen)
-            start = torch.randint(t_all - recipe.frames + 1, (recipe.batch_size,), generator=gen)
-            frames = torch.stack([clips[i, s:s + recipe.frames] for i, s in zip(idx.tolist(), start.tolist())])
-            return frames.permute(0, 4, 1, 2, 3).float().div(127.5).sub(1.0)  # (B, 3, T, H, W) in [-1, 1]
-
-        first = batch()
-        _init_logvar(vae, recipe.arch, first, recipe.init_logvar)
-        opt = torch.optim.AdamW(vae.parameters(), lr=recipe.lr, betas=tuple(recipe.betas),
-                                weight_decay=recipe.weight_decay)
-
-        def lr_at(step: int) -> float:
-            if step < recipe.warmup_steps:
-                return (step + 1) / recipe.warmup_steps
-            prog = (step - recipe.warmup_steps) / max(1, recipe.steps - recipe.warmup_steps)
-            return 0.5 * (1 + math.cos(math.pi * prog))
-
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
-        history, t0 = [], time.time()
-        video = first
-        for step in range(recipe.steps):
-            if step:
-                video = batch()
-            loss, logs = _vae_loss(vae, recipe.arch, video, recipe, gen)
-            if not math.isfinite(logs["loss"]):
-                raise FloatingPointError(f"{recipe.arch} tiny VAE: loss is {logs['loss']} at step {step}")
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(vae.parameters(), recipe.grad_clip)
-            opt.step()
-            sched.step()
-            if step % recipe.log_every == 0 or step == recipe.steps - 1:
-                history.append({"step": step, **{k: round(v, 5) for k, v in logs.items()},
-                                "seconds": round(time.time() - t0, 1)})
-                if log and (step % (10 * recipe.log_every) == 0 or step == recipe.steps - 1):
-                    log(f"[diffusers-vae] {recipe.arch} step {step}/{recipe.steps} loss {logs['loss']:.4f} "
-                        f"psnr {logs['psnr']:.2f} ({time.time() - t0:.0f} s)")
-        vae.eval()
-        if out_dir is not None:
-            out_dir = Path(out_dir)
-            vae.save_pretrained(str(out_dir), safe_serialization=True)
-            (out_dir / "train_log.json").write_text(json.dumps(
-                {"recipe": dataclasses.asdict(recipe), "seconds": round(time.time() - t0, 1), "clips": int(n),
-                 "history": history}, indent=1))
-        return vae
-    finally:
-        torch.set_num_threads(threads)
-
-
-def _trained_dir(arch: str, log) -> Path:
-    data = default_training_data()
-    recipe = tiny_recipe(arch)
-    identity = {"recipe": "diffusers-vae-tiny", "version": RECIPE_VERSION, "class": CLASS_NAMES[arch],
-                "config": tiny_config(arch), "train": dataclasses.asdict(recipe), "data": str(data)}
-
-    def build_artifact(folder: Path) -> None:
-        clips = load_training_clips(data, "train", recipe.size, log)
-        train_tiny_vae(recipe, clips, folder, log)
-
-    return trained_artifact(f"diffusers-vae-{arch}", identity, build_artifact, log=log)
-
-
 # ------------------------------------------------------------------------------------------------------ factory
+WEIGHT_ORIGINS = ("local-weights", "trained-here")
+
+
 def build(name: str | None = None, arch: str = "wan2.2", path: str | None = None, init: str = "trained",
-          seed: int = 0, memory_saving: bool | None = None, log=print, **overrides) -> DiffusersVAETokenizer:
+          seed: int = 0, memory_saving: bool | None = None, origin: str = "local-weights",
+          **overrides) -> DiffusersVAETokenizer:
     """The ``arch`` VAE as a tokenizer.
 
-    ``path``: a local diffusers directory of real weights (origin local-weights). Without it: the tiny config
-    trained here (``init="trained"``, cached; origin trained-here) or untrained (``init="random"``, seeded by
-    ``seed``; origin random-init). ``memory_saving``: tiling/slicing (see the module docstring); default on for
-    ``path`` weights, off for the tiny ones."""
+    ``path``: a local diffusers directory of weights. ``origin`` says who made them: ``local-weights`` (real
+    released weights; :data:`NATIVE_RESOLUTION`, memory saving on by default) or ``trained-here`` (a tiny config
+    trained by this project — the benchmarks layer passes it with the cached folder; tiny native resolution,
+    memory saving off). ``init="random"`` without ``path``: the tiny config untrained (seeded by ``seed``; origin
+    random-init). ``memory_saving``: tiling/slicing (see the module docstring)."""
     if overrides:
         raise TypeError(f"{name or arch}: unknown option(s) {sorted(overrides)}; valid: path, init, seed, "
-                        "memory_saving")
-    _check_arch(arch)
+                        "memory_saving, origin")
+    check_arch(arch)
     name = name or f"{arch}-vae"
     if init not in ("trained", "random"):
         raise ValueError(f"{name}: init must be 'trained' or 'random', got {init!r}")
+    if origin not in WEIGHT_ORIGINS:
+        raise ValueError(f"{name}: origin must be one of {WEIGHT_ORIGINS}, got {origin!r}")
     if path is not None and init == "random":
         raise ValueError(f"{name}: init='random' builds the untrained tiny config; it cannot be combined with path=")
     tiny_res = (TINY_FRAMES[arch], TINY_SIZE, TINY_SIZE)
-    if path is not None:
+    if path is not None and origin == "local-weights":
         vae, vae_dir, files = load_vae(path, arch)
         ms = True if memory_saving is None else bool(memory_saving)
         ck = Checkpoint("local-weights", str(vae_dir), sha256_of(files), f"{CLASS_NAMES[arch]} from {vae_dir}")
@@ -596,12 +380,14 @@ def build(name: str | None = None, arch: str = "wan2.2", path: str | None = None
     ms = False if memory_saving is None else bool(memory_saving)
     if init == "random":
         torch.manual_seed(seed)
-        vae = _vae_class(arch)(**tiny_config(arch))
-        digest = recipe_hash({"random-init": tiny_config(arch), "class": CLASS_NAMES[arch], "seed": seed})
+        vae = vae_class(arch)(**tiny_config(arch))
+        digest = json_digest({"random-init": tiny_config(arch), "class": CLASS_NAMES[arch], "seed": seed})
         ck = Checkpoint("random-init", None, digest, f"tiny {arch} config, seed {seed}, untrained")
         return DiffusersVAETokenizer(vae, arch, ck, name, tiny_res, ms, {"init": "random", "seed": seed})
-    folder = _trained_dir(arch, log)
-    vae, vae_dir, files = load_vae(folder, arch)
+    if path is None:
+        raise ValueError(f"{name}: needs path=DIR (a local diffusers VAE directory) or init='random'; the tiny "
+                         "trained-here VAE is supplied by the benchmarks layer (benchmarks.provisioning.provide)")
+    vae, vae_dir, files = load_vae(path, arch)
     ck = Checkpoint("trained-here", str(vae_dir), sha256_of(files), f"tiny {arch} config trained here "
-                    f"({folder.name})")
+                    f"({Path(path).name})")
     return DiffusersVAETokenizer(vae, arch, ck, name, tiny_res, ms, {"init": "trained"})

@@ -1,11 +1,10 @@
-"""PyraTok behind the :class:`~adapters.base.Tokenizer` interface, plus the recipe that trains the tiny one here.
+"""PyraTok behind the :class:`~adapters.base.Tokenizer` interface, and the model variants of its ablations.
 
-``pyratok:checkpoint=DIR`` loads any ``save_pretrained`` directory. ``pyratok-tiny`` (the embedded default) is
-trained here on first use with the CI gate's recipe — stage 0 (the tiny Wan-architecture VAE, shared by every
-variant as the frozen Wan 2.2 VAE is in the paper), then stages 1 and 2 of ``TrainConfig.tiny()`` with stage 2
-shortened as in the gate — and cached (:mod:`adapters.trained_here`). The ablation variants (Tables 6 and 10) and
-the single-scale quantizer baselines (Table 9, :mod:`adapters.quantizer_baselines`) are the same recipe with model
-overrides, so they share the VAE, the data and the budget.
+``pyratok:checkpoint=DIR`` loads any ``save_pretrained`` directory. ``pyratok-tiny`` and its ablations
+(:data:`ABLATIONS`: Tables 6 and 10, Figure 10) are tiny configs trained by this project; the benchmarks layer
+trains them once, caches them and passes the folder with ``origin="trained-here"`` (``benchmarks.provisioning``,
+which holds the recipe). The adapter never trains: without ``checkpoint`` it builds only the untrained model
+(``init="random"``).
 
 Zero-shot hooks: :meth:`PyraTokTokenizer.features` returns level ``l``'s continuous pre-quantization features
 ``z`` (``(B, K, T', H', W')``, the inputs of the per-bit logits) and :meth:`embed_text` the text mapped into the
@@ -15,18 +14,16 @@ Cosine similarity between the two is the zero-shot score. Quantized codes ``sign
 """
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import torch
 from torch import Tensor
 
-from .base import Checkpoint, Encoding, InputConstraints, NotSupported, Tokenizer, sha256_of
-from .trained_here import default_training_data, recipe_hash, trained_artifact
+from .base import Checkpoint, Encoding, InputConstraints, NotSupported, Tokenizer, json_digest, sha256_of
 
-__all__ = ["PyraTokTokenizer", "build", "tiny_vae_dir", "train_tiny_variant", "ABLATIONS", "RECIPE_VERSION"]
+__all__ = ["PyraTokTokenizer", "build", "ABLATIONS", "WEIGHT_ORIGINS", "checkpoint_for", "random_model"]
 
-RECIPE_VERSION = 1
+WEIGHT_ORIGINS = ("local-weights", "trained-here")
 
 # Table 6 (components) and Table 10 (loss terms) ablations as model overrides of the tiny config
 ABLATIONS: dict[str, dict] = {
@@ -45,51 +42,6 @@ ABLATIONS: dict[str, dict] = {
     "k8": {"lapq": {"lfq": {"num_bits": 8}}, "alignment": {"num_bits": 8}},
     "k12": {"lapq": {"lfq": {"num_bits": 12}}, "alignment": {"num_bits": 12}},
 }
-
-
-def _gate_config(data_root: Path):
-    """The CI gate's training configuration (TrainConfig.tiny() with stage 2 shortened), on ``data_root``."""
-    from benchmarks.ci_gate import gate_config
-
-    return gate_config(data_root)
-
-
-def tiny_vae_dir(log=print) -> Path:
-    """The stage-0 tiny VAE (trained once, shared by every tiny PyraTok variant and quantizer baseline)."""
-    from pyratok.train.pipeline import run_training
-
-    data = default_training_data()
-    cfg = _gate_config(data)
-    recipe = {"recipe": "tiny-vae", "version": RECIPE_VERSION, "stage0": dataclasses.asdict(cfg.stage0),
-              "data": cfg.data.to_dict() if hasattr(cfg.data, "to_dict") else dataclasses.asdict(cfg.data),
-              "model": cfg.model, "seed": cfg.seed}
-
-    def build(folder: Path):
-        run_training(cfg, folder / "work", stages=[0], resume=True, progress=False)
-
-    return trained_artifact("tiny-vae", recipe, build, log=log) / "work" / "stage0" / "final"
-
-
-def train_tiny_variant(kind: str, model_overrides: dict, log=print) -> Path:
-    """A tiny PyraTok variant (``model_overrides`` on the tiny config) trained with the gate's stage-1/2 budget on
-    the shared stage-0 VAE. Returns the ``save_pretrained`` directory."""
-    from pyratok.train.pipeline import run_training
-
-    vae = tiny_vae_dir(log)
-    data = default_training_data()
-    cfg = _gate_config(data)
-    cfg.model_overrides = model_overrides
-    losses_off = set(model_overrides.get("losses", {}).get("disabled", []))
-    if "ar" in losses_off or model_overrides.get("lapq", {}).get("quantizer", {}).get("type", "lfq") != "lfq":
-        cfg.model_overrides = {**model_overrides, "losses": {"disabled": sorted(losses_off | {"ar"})}}
-    recipe = {"recipe": "pyratok-tiny", "version": RECIPE_VERSION, "vae": recipe_hash({"vae": str(vae)}),
-              "model_overrides": cfg.model_overrides, "stage1": dataclasses.asdict(cfg.stage1),
-              "stage2": dataclasses.asdict(cfg.stage2), "seed": cfg.seed}
-
-    def build(folder: Path):
-        run_training(cfg, folder / "work", stages=[1, 2], init=str(vae), resume=True, progress=False)
-
-    return trained_artifact(kind, recipe, build, log=log) / "work" / "stage2" / "final"
 
 
 class PyraTokTokenizer(Tokenizer):
@@ -157,6 +109,45 @@ class PyraTokTokenizer(Tokenizer):
     def decode(self, encoding: Encoding) -> Tensor:
         return self.module.decode(encoding.payload).float()
 
+    @property
+    def lfq_bits(self) -> int | None:
+        """K when the ids are LFQ bit patterns (the model quantizes with LFQ), else None (a learned codebook)."""
+        q = self.module.config.lapq
+        return int(q.lfq.num_bits) if q.quantizer.type == "lfq" else None
+
+    def encoding_from_tokens(self, tokens: list[Tensor], input_shape: tuple[int, ...]) -> Encoding:
+        """Generated ids (one ``(B, *grid_l)`` int64 tensor per level, or per code stream of a single-level
+        quantizer baseline) and the ``(B, C, T, H, W)`` shape of the clips -> an Encoding :meth:`decode` accepts.
+
+        * ``indices``: the ids, on the model's device; streams of a multi-code position (GVQ groups, RVQ depths)
+          are stacked back on the last axis, as the single-level model holds them (``(B, T', H', W', G)``);
+        * ``latent_grid``: the VAE latent grid of ``input_shape`` (:meth:`pyratok.lapq.LaPQ.latent_grid`);
+        * ``features``: generated clips have no pre-quantization features; for LFQ the codes themselves
+          (``(B, K, T', H', W')`` in {-1, +1}, what ``sign(z)`` would be) stand in; for codebook quantizers the
+          list is empty (decoding never reads it);
+        * ``bits``: tokens x bits per token, as :meth:`encode` computes it."""
+        from pyratok.lfq import indices_to_codes
+        from pyratok.model import PyraTokEncoding
+
+        model = self.module
+        B = int(tokens[0].shape[0])
+        T, H, W = (int(s) for s in input_shape[2:])
+        device = next(model.parameters()).device
+        indices = [t.to(device).long() for t in tokens]
+        per_position = int(getattr(self, "codes_per_position", 1))
+        if model.lapq.num_levels == 1 and per_position > 1 and len(indices) == per_position:
+            indices = [torch.stack(indices, dim=-1)]   # code streams -> (B, T', H', W', G)
+        if len(indices) != model.lapq.num_levels:
+            raise ValueError(f"{self.name}: {len(indices)} token levels given, the model has "
+                             f"{model.lapq.num_levels}")
+        latent_grid = tuple(int(g) for g in model.lapq.latent_grid(T, H, W))
+        K = self.lfq_bits
+        features = [indices_to_codes(ix, K).movedim(-1, 1) for ix in indices] if K else []
+        payload = PyraTokEncoding(indices, features, latent_grid, (T, H, W))
+        bits = torch.full((B,), payload.num_tokens * float(self.bits_per_token), dtype=torch.float64)
+        return Encoding(payload=payload, input_shape=tuple(input_shape), tokens=[t.to(device).long() for t in tokens],
+                        bits=bits)
+
     def features(self, encoding: Encoding, level: int = -1) -> Tensor:
         feats = encoding.payload.features
         if not -len(feats) <= level <= len(feats) or level == 0:
@@ -171,48 +162,56 @@ class PyraTokTokenizer(Tokenizer):
         return self.module.text_bit_logits(self.module.embed_text(list(texts))).float()
 
 
-def _checkpoint_for(directory: Path, origin: str) -> Checkpoint:
+def checkpoint_for(directory: Path, origin: str) -> Checkpoint:
+    """The :class:`Checkpoint` of a ``save_pretrained`` folder: sha256 over its config and weights."""
     files = [directory / "config.json", directory / "model.safetensors"]
     return Checkpoint(origin, str(directory), sha256_of(files))
 
 
-def build(name: str = "pyratok", checkpoint: str | None = None, ablation: str | None = None,
-          features_from: str = "z", init: str = "trained", seed: int = 0, log=print,
-          **overrides) -> PyraTokTokenizer:
-    """``checkpoint``: a ``save_pretrained`` directory (origin local-weights). Without it: the tiny model trained
-    here (``ablation`` picks a Table 6/10 variant). ``init="random"``: the untrained tiny model (seeded; origin
-    random-init — for tests and smoke runs, its numbers mean nothing and the records say so)."""
+def random_model(overrides: dict, seed: int, what: str):
+    """(untrained tiny PyraTok with ``overrides`` on the tiny config, seeded; its random-init Checkpoint)."""
+    from pyratok.config_utils import from_dict
     from pyratok.model import PyraTok, PyraTokConfig
+    from pyratok.train.config import _merge
+
+    cfg = from_dict(PyraTokConfig, _merge(PyraTokConfig.tiny().to_dict(), overrides, what))
+    torch.manual_seed(seed)
+    model = PyraTok(cfg)
+    digest = json_digest({"random-init": cfg.to_dict(), "seed": seed})
+    return model, Checkpoint("random-init", None, digest, f"seed {seed}")
+
+
+def build(name: str = "pyratok", checkpoint: str | None = None, ablation: str | None = None,
+          features_from: str = "z", init: str = "trained", seed: int = 0, origin: str = "local-weights",
+          **overrides) -> PyraTokTokenizer:
+    """``checkpoint``: a ``save_pretrained`` directory; ``origin`` says who made it (``local-weights``: a user's
+    checkpoint; ``trained-here``: the tiny model or ablation ``ablation`` trained by this project, as the
+    benchmarks layer passes it). ``init="random"`` without ``checkpoint``: the untrained tiny model (``ablation``
+    picks a Table 6/10 variant; seeded; origin random-init — for tests and smoke runs, its numbers mean nothing
+    and the records say so)."""
+    from pyratok.model import PyraTok
 
     if overrides:
         raise TypeError(f"{name}: unknown option(s) {sorted(overrides)}; valid: checkpoint, ablation, "
-                        "features_from, init, seed")
+                        "features_from, init, seed, origin")
     if init not in ("trained", "random"):
         raise ValueError(f"{name}: init must be 'trained' or 'random', got {init!r}")
-    if init == "random" and not checkpoint:
-        from pyratok.config_utils import from_dict
-        from pyratok.train.config import _merge
-
-        cfg = from_dict(PyraTokConfig, _merge(PyraTokConfig.tiny().to_dict(), ABLATIONS.get(ablation, {}) if ablation
-                                              else {}, "ablation"))
-        torch.manual_seed(seed)
-        model = PyraTok(cfg)
-        digest = recipe_hash({"random-init": cfg.to_dict(), "seed": seed})
-        return PyraTokTokenizer(model, Checkpoint("random-init", None, digest, f"seed {seed}"), name, features_from,
-                                config={"ablation": ablation, "init": "random", "seed": seed})
-    if checkpoint:
-        d = Path(checkpoint)
-        model = PyraTok.from_pretrained(d)
-        return PyraTokTokenizer(model, _checkpoint_for(d, "local-weights"), name, features_from,
-                                config={"checkpoint": str(d)})
-    if name == "pyratok":
-        raise ValueError("tokenizer 'pyratok' needs checkpoint=DIR (a PyraTok save_pretrained folder); "
-                         "'pyratok-tiny' is the one trained here")
+    if origin not in WEIGHT_ORIGINS:
+        raise ValueError(f"{name}: origin must be one of {WEIGHT_ORIGINS}, got {origin!r}")
     if ablation is not None and ablation not in ABLATIONS:
-        raise ValueError(f"unknown ablation {ablation!r}; valid: {sorted(ABLATIONS)}")
-    over = ABLATIONS.get(ablation, {}) if ablation else {}
-    d = train_tiny_variant(f"pyratok-tiny-{ablation}" if ablation else "pyratok-tiny", over, log=log)
+        raise ValueError(f"{name}: unknown ablation {ablation!r}; valid: {sorted(ABLATIONS)}")
+    if init == "random" and not checkpoint:
+        model, ck = random_model(ABLATIONS.get(ablation, {}) if ablation else {}, seed, "ablation")
+        return PyraTokTokenizer(model, ck, name, features_from,
+                                config={"ablation": ablation, "init": "random", "seed": seed})
+    if not checkpoint:
+        hint = ("'pyratok-tiny' and its ablations are trained by the benchmarks layer "
+                "(benchmarks.provisioning.provide supplies the checkpoint)" if name != "pyratok" else
+                "'pyratok-tiny' is the one trained here")
+        raise ValueError(f"tokenizer {name!r} needs checkpoint=DIR (a PyraTok save_pretrained folder) or "
+                         f"init='random'; {hint}")
+    d = Path(checkpoint)
     model = PyraTok.from_pretrained(d)
-    return PyraTokTokenizer(model, _checkpoint_for(d, "trained-here"), name, features_from,
-                            config={"ablation": ablation})
-
+    # trained-here configs name the variant (the folder is a cache detail); a user's checkpoint names its folder
+    config = {"ablation": ablation} if origin == "trained-here" else {"checkpoint": str(d)}
+    return PyraTokTokenizer(model, checkpoint_for(d, origin), name, features_from, config=config)

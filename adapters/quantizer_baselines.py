@@ -3,9 +3,9 @@
 Table 9 swaps PyraTok's quantization module for VQ, grouped VQ, LFQ and RVQ and keeps everything else. Here each
 baseline is the tiny PyraTok configuration with ``lapq.mode="single"`` (one quantizer on the VAE latent, no
 pyramid, no text cross-attention — the "single-block" variants of App. C.3) and ``lapq.quantizer`` set to the
-paper's sizes; the quantizers are vector-quantize-pytorch's (:mod:`pyratok.quantizers`). They are trained by
-:func:`adapters.pyratok_tokenizer.train_tiny_variant`: the same shared stage-0 VAE, synthetic data, steps and seed
-as ``pyratok-tiny``, so the rows of Table 9 differ only in the quantizer.
+paper's sizes; the quantizers are vector-quantize-pytorch's (:mod:`pyratok.quantizers`). The benchmarks layer
+trains them with ``pyratok-tiny``'s recipe — the same shared stage-0 VAE, synthetic data, steps and seed — so the
+rows of Table 9 differ only in the quantizer, and passes the folder (``checkpoint=``, ``origin="trained-here"``).
 
 =========  ===============================  ================  ===================  ==============================
 name       quantizer (Table 9 size)         codes / position  vocab (per code)     bits / position
@@ -44,15 +44,15 @@ from __future__ import annotations
 
 import copy
 import math
+from pathlib import Path
 
 import torch
 from torch import Tensor
 
 from .base import Checkpoint, Encoding, NotSupported
-from .pyratok_tokenizer import ABLATIONS, PyraTokTokenizer, _checkpoint_for, train_tiny_variant
-from .trained_here import recipe_hash
+from .pyratok_tokenizer import ABLATIONS, PyraTokTokenizer, checkpoint_for, random_model
 
-__all__ = ["QUANTIZERS", "QuantizerBaselineTokenizer", "build", "model_overrides"]
+__all__ = ["QUANTIZERS", "QuantizerBaselineTokenizer", "build", "model_overrides", "artifact_kind"]
 
 # Model overrides of the tiny PyraTok config per baseline (Table 9 sizes; App. C.3).
 _SINGLE = {"mode": "single"}
@@ -78,7 +78,8 @@ def model_overrides(quantizer: str) -> dict:
     return copy.deepcopy(QUANTIZERS[quantizer])
 
 
-def _artifact_kind(quantizer: str) -> str:
+def artifact_kind(quantizer: str) -> str:
+    """The name of the trained-here artifact of baseline ``quantizer``."""
     # quant-lfq shares Table 6's w/o-LaPQ artifact (identical recipe); the others get their own
     return "pyratok-tiny-wo-lapq" if quantizer == "lfq" else f"quant-{quantizer}"
 
@@ -149,16 +150,17 @@ class QuantizerBaselineTokenizer(PyraTokTokenizer):
         raise NotSupported(f"{self.name} is a quantizer baseline, not text aligned: benchmarks fit a probe")
 
 
-def build(name: str = "quant-vq", quantizer: str = "vq", init: str = "trained", seed: int = 0, log=print,
-          **options) -> QuantizerBaselineTokenizer:
-    """Registry factory. ``init="trained"``: trained here with tiny PyraTok's recipe (cached; the first call trains,
-    a few minutes on CPU). ``init="random"``: untrained, seeded (origin random-init; for tests and smoke runs)."""
-    from pyratok.config_utils import from_dict
-    from pyratok.model import PyraTok, PyraTokConfig
-    from pyratok.train.config import _merge
+def build(name: str = "quant-vq", quantizer: str = "vq", init: str = "trained", seed: int = 0,
+          checkpoint: str | None = None, origin: str = "trained-here", **options) -> QuantizerBaselineTokenizer:
+    """Registry factory. ``checkpoint``: the ``save_pretrained`` folder of the trained baseline (the benchmarks
+    layer trains it with tiny PyraTok's recipe, caches it and passes it; ``origin`` trained-here, or
+    local-weights for a user's own). ``init="random"``: untrained, seeded (origin random-init; for tests and smoke
+    runs)."""
+    from pyratok.model import PyraTok
 
     if options:
-        raise TypeError(f"{name}: unknown option(s) {sorted(options)}; valid: quantizer, init, seed")
+        raise TypeError(f"{name}: unknown option(s) {sorted(options)}; valid: quantizer, init, seed, checkpoint, "
+                        "origin")
     if init not in ("trained", "random"):
         raise ValueError(f"{name}: init must be 'trained' or 'random', got {init!r}")
     if init == "trained" and seed != 0:
@@ -166,13 +168,12 @@ def build(name: str = "quant-vq", quantizer: str = "vq", init: str = "trained", 
                          "like tiny PyraTok's (seed 0) so every Table 9 row shares its data order")
     over = model_overrides(quantizer)
     if init == "random":
-        cfg = from_dict(PyraTokConfig, _merge(PyraTokConfig.tiny().to_dict(), over, "model_overrides"))
-        torch.manual_seed(seed)
-        model = PyraTok(cfg)
-        digest = recipe_hash({"random-init": cfg.to_dict(), "seed": seed})
-        return QuantizerBaselineTokenizer(model, Checkpoint("random-init", None, digest, f"seed {seed}"), name,
-                                          quantizer, config={"init": "random", "seed": seed})
-    d = train_tiny_variant(_artifact_kind(quantizer), over, log=log)
-    model = PyraTok.from_pretrained(d)
-    return QuantizerBaselineTokenizer(model, _checkpoint_for(d, "trained-here"), name, quantizer,
+        model, ck = random_model(over, seed, "model_overrides")
+        return QuantizerBaselineTokenizer(model, ck, name, quantizer, config={"init": "random", "seed": seed})
+    if not checkpoint:
+        raise ValueError(f"{name}: needs checkpoint=DIR (a trained baseline's save_pretrained folder) or "
+                         "init='random'; the trained-here baseline is supplied by the benchmarks layer "
+                         "(benchmarks.provisioning.provide)")
+    model = PyraTok.from_pretrained(checkpoint)
+    return QuantizerBaselineTokenizer(model, checkpoint_for(Path(checkpoint), origin), name, quantizer,
                                       config={"init": "trained"})

@@ -16,8 +16,8 @@ import torch
 import diffusers
 from adapters import build_tokenizer
 from adapters.base import NotSupported
-from adapters.diffusers_vae import (ARCHS, TINY_FRAMES, DiffusersVAETokenizer, _init_logvar, build,
-                                    load_training_clips, tiny_recipe, train_tiny_vae)
+from adapters.diffusers_vae import ARCHS, TINY_FRAMES, DiffusersVAETokenizer, build
+from tokenizer_contract import TokenizerContract, smooth_clip
 
 # The released models' latent geometry: (clip frames used here, latent channels, latent frames, spatial stride).
 # Wan 2.1: 16 ch, 4x8x8; Wan 2.2: 48 ch, 4x16x16; CogVideoX: 16 ch, 4x8x8; Mochi: 12 ch, 6x8x8; SVD: 4 ch,
@@ -40,13 +40,7 @@ def _one_thread():
 
 
 def _clip(frames: int, batch: int = 2, size: int = SIZE, seed: int = 0) -> torch.Tensor:
-    """A smooth moving pattern in [-1, 1], (B, 3, T, H, W)."""
-    g = torch.Generator().manual_seed(seed)
-    t = torch.arange(frames).view(1, 1, frames, 1, 1).float()
-    y = torch.linspace(0, 1, size).view(1, 1, 1, size, 1)
-    x = torch.linspace(0, 1, size).view(1, 1, 1, 1, size)
-    phase = torch.rand(batch, 3, 1, 1, 1, generator=g) * 6.28
-    return torch.sin(6 * x + 4 * y + 0.3 * t + phase).clamp(-1, 1).float()
+    return smooth_clip(frames, batch, size, seed)
 
 
 def _reference(vae_dir, arch: str, video: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -218,53 +212,11 @@ def test_registry_builds_each_name(name):
     assert tok.identity()["config"]["arch"] == NAMES[name]
 
 
-# ------------------------------------------------------------------------------------------------ recipe
-@pytest.mark.parametrize("arch", ARCHS)
-def test_logvar_init_makes_posterior_nearly_deterministic(arch):
-    from adapters.diffusers_vae import _vae_class, tiny_config
-
-    torch.manual_seed(0)
-    vae = _vae_class(arch)(**tiny_config(arch))
-    video = _clip(GEOMETRY[arch][0])
-    with torch.no_grad():
-        before = vae.encode(video if arch != "svd" else video[:, :, 0]).latent_dist.logvar.mean()
-    _init_logvar(vae, arch, video if arch != "svd" else video[:, :, 0], -8.0)
-    with torch.no_grad():
-        after = vae.encode(video if arch != "svd" else video[:, :, 0]).latent_dist.logvar.mean()
-    assert abs(float(before)) < 2.0
-    assert abs(float(after) + 8.0) < 0.5
-
-
-def test_training_loop_smoke(tmp_path):
-    """Two optimizer steps on random 32x32 clips: the loop runs, the weights move, the folder loads back."""
-    clips = torch.randint(0, 256, (3, 11, 32, 32, 3), dtype=torch.uint8)
-    recipe = tiny_recipe("wan2.2", steps=2, size=32, log_every=1)
-    torch.manual_seed(0)
-    init = build(arch="wan2.2", init="random", seed=recipe.seed)
-    vae = train_tiny_vae(recipe, clips, tmp_path, log=None)
-    moved = [not torch.equal(p, q) for p, q in zip(init.module.parameters(), vae.parameters())]
-    assert any(moved)
-    log = json.loads((tmp_path / "train_log.json").read_text())
-    assert [h["step"] for h in log["history"]] == [0, 1] and np.isfinite(log["history"][-1]["loss"])
-    tok = build(arch="wan2.2", path=str(tmp_path))
-    torch.testing.assert_close(next(tok.module.parameters()), next(vae.parameters()))
-    with pytest.raises(ValueError, match="do not fit the recipe"):
-        train_tiny_vae(tiny_recipe("wan2.2", steps=1), clips, None, log=None)
-
-
-def test_training_clips_skip_corrupt_videos(tmp_path):
-    from pyratok.data.video import write_video
-
-    root = tmp_path / "webvid"
-    (root / "videos" / "p").mkdir(parents=True)
-    frames = (np.random.default_rng(0).random((12, 48, 64, 3)) * 255).astype(np.uint8)
-    write_video(root / "videos" / "p" / "1.mp4", frames, fps=8)
-    (root / "videos" / "p" / "2.mp4").write_bytes(b"garbage")
-    (root / "results_10M_train.csv").write_text("videoid,page_dir,name\n1,p,a clip\n2,p,a broken clip\n")
-    seen = []
-    clips = load_training_clips(root, "train", size=32, log=seen.append)
-    assert clips.shape == (1, 12, 32, 32, 3) and clips.dtype == torch.uint8
-    assert len(seen) == 1 and "2.mp4" in seen[0]
-    (root / "results_10M_val.csv").write_text("videoid,page_dir,name\n2,p,a broken clip\n")
-    with pytest.raises(RuntimeError, match="no video"):
-        load_training_clips(root, "val", size=32, log=None)
+# ------------------------------------------------------------------------------------------------ contract
+# The tokenizer contract on every registered VAE (untrained tiny configs, 32 x 32 clips of the GEOMETRY length).
+for _name, _arch in NAMES.items():
+    _cls = f"Test{_arch.replace('.', '').capitalize()}Contract"
+    globals()[_cls] = type(_cls, (TokenizerContract,), {"tokenizer_name": _name,
+                                                         "tokenizer_options": {"init": "random"},
+                                                         "frames": GEOMETRY[_arch][0], "size": SIZE,
+                                                         "__doc__": f"The tokenizer contract on {_name}."})

@@ -1,6 +1,7 @@
 """Classical codecs behind the Tokenizer interface (adapters/codecs.py), checked against independent references:
 PyAV's demuxer for the bit count, the IVF/Annex-B formats, scikit-image PSNR, hand-computed BT.709 values, the
-MCL-JCV reader's YUV->RGB conversion, and a brute-force search over every integer quality value."""
+shared YUV->RGB conversion (adapters.colour, which the MCL-JCV reader uses), and a brute-force search over every
+integer quality value."""
 from __future__ import annotations
 
 import io
@@ -17,7 +18,8 @@ import adapters.codecs as codecs
 from adapters import build_tokenizer
 from adapters.base import NotSupported
 from adapters.codecs import CODECS, MissingEncoder, build, encode_at_bits, encode_yuv, rgb_to_yuv420, video_to_rgb
-from benchmarks.datasets.mcl_jcv import yuv420_to_rgb as reader_yuv420_to_rgb
+from adapters.colour import yuv420_to_rgb as reader_yuv420_to_rgb
+from tokenizer_contract import TokenizerContract
 
 torch.set_num_threads(1)
 NAMES = ["h264", "hevc", "av1", "vp9"]
@@ -180,3 +182,30 @@ def test_unreachable_target_is_flagged_not_hidden():
     assert enc.extras["target_met"] == [False]
     assert enc.extras["quality"] == [CODECS["libx264"].quality_range[1]]  # the cheapest setting was tried
     assert float(enc.bits[0]) > 1e-4 * 9 * 64 * 64                         # and its real cost is reported
+
+
+# ---------------------------------------------------------------------------------------------- contract
+# The tokenizer contract on every registered codec that runs here (5 frames of 64 x 64 — x265 needs 64 — at
+# 0.5 bpp).
+# Known defect the contract found: x264 through PyAV is not run-to-run deterministic on these clips (the same
+# 5 x 64 x 64 clip at the same CRF gave 1240-1273 bytes over 8 encodes, also with x264-params threads=1 and
+# lookahead-threads=1; cause not found). Not strict: a run where two encodes happen to agree passes.
+_X264_NONDETERMINISTIC = pytest.mark.xfail(strict=False,
+                                           reason="x264 via PyAV: same clip + CRF -> different streams")
+
+
+class _CodecContract(TokenizerContract):
+    tokenizer_options = {"bpp": 0.5}
+    frames, size, atol = 5, 64, 0.0
+
+
+for _name in NAMES:
+    _cls = f"Test{_name.upper()}Contract"
+    _body = {"tokenizer_name": _name, "__doc__": f"The tokenizer contract on {_name}."}
+    if _name == "h264":
+        @_X264_NONDETERMINISTIC
+        def _deterministic(self, tokenizer, video, decoded):  # a new function: the mark must not reach the mixin
+            TokenizerContract.test_reconstruction_is_deterministic(self, tokenizer, video, decoded)
+
+        _body["test_reconstruction_is_deterministic"] = _deterministic
+    globals()[_cls] = type(_cls, (_CodecContract,), _body)

@@ -14,7 +14,8 @@ import torch
 from adapters import build_tokenizer
 from adapters.base import NotSupported, bits_per_pixel
 from adapters.pyratok_tokenizer import ABLATIONS
-from adapters.quantizer_baselines import QUANTIZERS, _artifact_kind, build, model_overrides
+from adapters.quantizer_baselines import QUANTIZERS, artifact_kind, build, model_overrides
+from tokenizer_contract import TokenizerContract
 
 torch.set_num_threads(1)
 
@@ -153,7 +154,7 @@ def test_overrides_single_scale_and_ar(coded):
     cfg = coded["lfq"][0].module.config
     assert cfg.lapq.mode == "single" and cfg.lapq.quantizer.type == "lfq" and cfg.losses.on("ar")
     # single-scale LFQ is Table 6's w/o LaPQ: same overrides, same cached artifact
-    assert model_overrides("lfq") == ABLATIONS["wo-lapq"] and _artifact_kind("lfq") == "pyratok-tiny-wo-lapq"
+    assert model_overrides("lfq") == ABLATIONS["wo-lapq"] and artifact_kind("lfq") == "pyratok-tiny-wo-lapq"
     assert set(QUANTIZERS) == set(EXPECTED)
 
 
@@ -179,3 +180,13 @@ def test_wrong_geometry_is_a_clear_error(coded):
     tok = coded["vq"][0]
     with pytest.raises(ValueError, match="does not fit"):
         tok.encode(torch.zeros(1, 3, 8, 64, 64))
+
+
+# ------------------------------------------------------------------------------------------------ contract
+# The tokenizer contract on every Table 9 baseline (untrained, seeded; 5 x 32 x 32 clips).
+for _q in sorted(QUANTIZERS):
+    _cls = f"Test{_q.upper()}Contract"
+    globals()[_cls] = type(_cls, (TokenizerContract,), {"tokenizer_name": f"quant-{_q}",
+                                                         "tokenizer_options": {"init": "random"},
+                                                         "frames": 5, "size": 32,
+                                                         "__doc__": f"The tokenizer contract on quant-{_q}."})

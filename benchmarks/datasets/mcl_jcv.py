@@ -33,6 +33,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
+from adapters.colour import COLOR_MATRICES, COLOR_RANGES, yuv420_to_rgb  # one conversion, shared with the codecs
 from benchmarks.datasets.errors import DatasetFormatError, SampleDecodeError, SampleFailure
 
 __all__ = [
@@ -49,9 +50,6 @@ __all__ = [
 ]
 
 YUV_NAME_RE = re.compile(r"^videoSRC(?P<src>\d+)_(?P<w>\d+)x(?P<h>\d+)_(?P<fps>\d+(?:\.\d+)?)\.yuv$")
-# (Kr, Kb) of each luma/chroma matrix (ITU-R BT.601-7 and BT.709-6).
-COLOR_MATRICES: dict[str, tuple[float, float]] = {"bt601": (0.299, 0.114), "bt709": (0.2126, 0.0722)}
-COLOR_RANGES = ("limited", "full")
 
 
 @dataclass(frozen=True)
@@ -150,35 +148,6 @@ def read_yuv_planes(
             us[k] = arr[h * w : h * w + ch * cw].reshape(ch, cw)
             vs[k] = arr[h * w + ch * cw :].reshape(ch, cw)
     return ys, us, vs
-
-
-def yuv420_to_rgb(
-    y: np.ndarray, u: np.ndarray, v: np.ndarray, matrix: str = "bt709", color_range: str = "limited"
-) -> np.ndarray:
-    """YUV 4:2:0 planes -> RGB uint8. ``y``: ``(..., H, W)``; ``u``/``v``: ``(..., ceil(H/2), ceil(W/2))``.
-    Returns ``(..., H, W, 3)``. See the module docstring for the formulas and why BT.709 limited is the default."""
-    if matrix not in COLOR_MATRICES:
-        raise ValueError(f"unknown color matrix {matrix!r}; valid: {list(COLOR_MATRICES)}")
-    if color_range not in COLOR_RANGES:
-        raise ValueError(f"unknown color range {color_range!r}; valid: {list(COLOR_RANGES)}")
-    h, w = y.shape[-2:]
-    if u.shape != v.shape or u.shape[-2:] != ((h + 1) // 2, (w + 1) // 2):
-        raise ValueError(f"chroma planes {u.shape}/{v.shape} do not match luma {y.shape} for 4:2:0")
-    kr, kb = COLOR_MATRICES[matrix]
-    kg = 1.0 - kr - kb
-    up = lambda c: np.repeat(np.repeat(c, 2, axis=-2), 2, axis=-1)[..., :h, :w]  # noqa: E731
-    yf = y.astype(np.float64)
-    cb = up(u).astype(np.float64) - 128.0
-    cr = up(v).astype(np.float64) - 128.0
-    if color_range == "limited":
-        yf, cb, cr = (yf - 16.0) / 219.0, cb / 224.0, cr / 224.0
-    else:
-        yf, cb, cr = yf / 255.0, cb / 255.0, cr / 255.0
-    r = yf + 2.0 * (1.0 - kr) * cr
-    b = yf + 2.0 * (1.0 - kb) * cb
-    g = (yf - kr * r - kb * b) / kg
-    rgb = np.stack([r, g, b], axis=-1)
-    return np.round(np.clip(rgb, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
 def read_yuv_rgb(

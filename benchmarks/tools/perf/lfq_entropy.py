@@ -1,6 +1,6 @@
 """Time and peak memory of one forward+backward of the LFQ entropy loss -> results/perf/lfq_entropy.json.
 
-    python -m benchmarks.perf.lfq_entropy [--quick] [--out PATH]
+    python -m benchmarks.tools.perf.lfq_entropy [--quick] [--out PATH]
 
 (a) Side by side at K = 16 (65,536 codes) on 7,168 tokens: PyraTok's exact factorised entropy terms
     (:mod:`pyratok.lfq`, P = A^T B / N) against vector-quantize-pytorch 1.32's ``LFQ``, which builds the full
@@ -32,7 +32,7 @@ the reason — no number is ever filled in.
 written to results/perf/lfq_entropy_quick.json so it never overwrites the full record.
 
 ``measure_entropy(num_tokens, num_bits=16, impl="pyratok" | "vector_quantize_pytorch")`` is the reusable entry
-point (used by :mod:`benchmarks.perf.model_speed`).
+point (used by :mod:`benchmarks.tools.perf.model_speed`).
 """
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 BASE_TOKENS = 7168
 IMPLS = ("pyratok", "vector_quantize_pytorch")
 VQP_INV_TEMPERATURE = 100.0     # vector-quantize-pytorch LFQ.forward default; PyraTok uses tau = 1 / 100
@@ -186,7 +186,7 @@ def measure_entropy(num_tokens: int, num_bits: int = 16, impl: str = "pyratok", 
         raise ValueError(f"impl must be one of {IMPLS}, got {impl!r}")
     if repeats is None:
         repeats = 5 if impl == "pyratok" else 0
-    cmd = [sys.executable, "-m", "benchmarks.perf.lfq_entropy", "--worker", impl, str(num_tokens), str(num_bits),
+    cmd = [sys.executable, "-m", "benchmarks.tools.perf.lfq_entropy", "--worker", impl, str(num_tokens), str(num_bits),
            device, str(threads), str(repeats), str(seed)]
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
                OMP_NUM_THREADS=str(threads), HF_HUB_OFFLINE="1")

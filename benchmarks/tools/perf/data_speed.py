@@ -1,6 +1,6 @@
 """Data throughput -> results/perf/data.json.
 
-    python -m benchmarks.perf.data_speed [--repeats 3] [--scale tiny] [--out results/perf/data.json]
+    python -m benchmarks.tools.perf.data_speed [--repeats 3] [--scale tiny] [--out results/perf/data.json]
 
 Two measurements, each labelled with its data source:
 
@@ -27,11 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.base import realdata_root
+
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".webm", ".mov"}
-
-
-def realdata_root() -> Path:
-    return Path(os.environ.get("PYRATOK_REALDATA", Path(__file__).resolve().parents[2].parent / "shared" / "realdata"))
 
 
 def _median_time(fn, repeats: int) -> float:

@@ -1,6 +1,6 @@
 """Sampling throughput of the token prior (:mod:`benchmarks.generation`) -> results/perf/generation.json.
 
-    python -m benchmarks.perf.generation [--batch 8] [--repeats 3] [--out results/perf/generation.json]
+    python -m benchmarks.tools.perf.generation [--batch 8] [--repeats 3] [--out results/perf/generation.json]
 
 Measured:
 
@@ -23,14 +23,13 @@ import argparse
 import json
 import os
 import platform
-import statistics
-import time
 from pathlib import Path
 
 import torch
 
 from benchmarks.generation.layout import TokenLayout
 from benchmarks.generation.prior import PriorCondition, PriorConfig, PriorSpec, TokenPrior
+from benchmarks.tools.perf.timing import median_time
 
 TINY_LAYOUT = TokenLayout(((3, 4, 4),) * 4)     # tiny PyraTok, 9 x 64 x 64 clip
 PAPER_LAYOUT = TokenLayout(((4, 8, 8),) * 4)    # Table 8: 1,024 tokens (pyratok.lapq docstring)
@@ -39,18 +38,6 @@ NUM_CLASSES = 101                               # UCF-101
 
 def _spec(layout: TokenLayout) -> PriorSpec:
     return PriorSpec(layout, 2 ** 16, "bits", "class", num_classes=NUM_CLASSES)
-
-
-def _time(fn, repeats: int, sync) -> tuple[float, list[float]]:
-    fn()
-    sync()
-    runs = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        sync()
-        runs.append(time.perf_counter() - t0)
-    return statistics.median(runs), runs
 
 
 def measure(model: TokenPrior, batch: int, repeats: int, *, use_cache: bool, guidance: float, device: str,
@@ -64,7 +51,7 @@ def measure(model: TokenPrior, batch: int, repeats: int, *, use_cache: bool, gui
                             enabled=autocast_dtype is not None):
             model.sample(cond, temperature=1.0, top_k=0, guidance=guidance, use_cache=use_cache, generator=gen)
 
-    seconds, runs = _time(run, repeats, sync)
+    seconds, runs = median_time(run, repeats, sync)
     tokens = batch * model.spec.layout.num_visual
     return {"kv_cache": use_cache, "guidance": guidance, "batch": batch,
             "visual_tokens_per_clip": model.spec.layout.num_visual, "seconds": seconds, "runs_s": runs,

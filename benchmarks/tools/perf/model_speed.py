@@ -1,13 +1,13 @@
 """Encode/decode latency of PyraTok and the LaPQ + LFQ share of encode time -> results/perf/model.json.
 
-    python -m benchmarks.perf.model_speed [--configs tiny,paper] [--repeats 3] [--out results/perf/model.json]
+    python -m benchmarks.tools.perf.model_speed [--configs tiny,paper] [--repeats 3] [--out results/perf/model.json]
 
 For each configuration, on this machine's CPU (and on CUDA in bf16 when a GPU is present):
 * backbone-only encode (Wan encoder pyramid + posterior), full PyraTok encode (backbone + text + LaPQ + LFQ),
   decode (tokens -> latent -> Wan decoder), for a 17 x 256 x 256 clip, batch 1; median of ``--repeats`` runs after
   one warm-up;
 * the LaPQ + LFQ share: (encode - backbone - text) / backbone;
-* peak memory of the LFQ entropy terms at 1x, 4x, 16x tokens (from :mod:`benchmarks.perf.lfq_entropy`).
+* peak memory of the LFQ entropy terms at 1x, 4x, 16x tokens (from :mod:`benchmarks.tools.perf.lfq_entropy`).
 Weights are random (timing does not depend on them); the record says so.
 """
 from __future__ import annotations
@@ -16,25 +16,16 @@ import argparse
 import json
 import os
 import platform
-import statistics
-import time
 from pathlib import Path
 
 import torch
 
+from benchmarks.tools.perf.timing import median_time
 from pyratok.model import PyraTok, PyraTokConfig
 
 
 def _time(fn, repeats: int, sync) -> float:
-    fn()
-    sync()
-    runs = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        sync()
-        runs.append(time.perf_counter() - t0)
-    return statistics.median(runs)
+    return median_time(fn, repeats, sync)[0]
 
 
 def measure(config_name: str, device: str, repeats: int, frames: int = 17, size: int = 256) -> dict:
@@ -97,7 +88,7 @@ def main(argv=None):
     if not torch.cuda.is_available():
         record["gpu"] = "not measured: no GPU on this machine (the device tool lent none to this task)"
     if not args.skip_entropy:
-        from benchmarks.perf.lfq_entropy import measure_entropy
+        from benchmarks.tools.perf.lfq_entropy import measure_entropy
         record["entropy_memory"] = [measure_entropy(7168 * m, 16, "pyratok") for m in (1, 4, 16)]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(record, indent=2))

@@ -1,6 +1,6 @@
 """Speed of the harness -> ``results/perf/runner.json``.
 
-    python -m benchmarks.perf.runner [--tokenizers pyratok-tiny,...] [--all]
+    python -m benchmarks.tools.perf.runner [--tokenizers pyratok-tiny,...] [--all]
 
 (a) speed-up of 2 Ray workers over 1 on the reconstruction suite (goal >= 1.7x): the same run into two empty shard
     caches, a local Ray instance with 1 CPU, then one with 2; trained-here checkpoints already built (their
@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 OUT = REPO / "results" / "perf" / "runner.json"
 
 
@@ -43,7 +43,7 @@ def _timed_run(benchmarks, tokenizers, workers, cache, out, options=None) -> tup
 
 
 def _artifacts() -> dict:
-    from adapters.trained_here import cache_root
+    from benchmarks.provisioning.cache import cache_root
 
     out = {}
     for d in sorted((cache_root() / "trained").glob("*/DONE.json")):
@@ -71,7 +71,7 @@ def parse_suite_log(path: Path) -> dict:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m benchmarks.perf.runner", description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m benchmarks.tools.perf.runner", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--tokenizers", default="pyratok-tiny,pyratok-tiny-wo-lapq,pyratok-tiny-2-blocks,quant-vq,"
                                            "wan2.2-vae")

@@ -194,7 +194,7 @@ def test_killed_run_resumes_without_redoing_shards_and_gives_identical_tables(tm
 
 def test_corrupt_video_becomes_a_failure_record(fakes, tmp_path):
     """A truncated video in the WebVid set: that sample is recorded with its reason, the others are scored."""
-    from benchmarks.data import ensure_synthetic
+    from benchmarks.provisioning.training_data import ensure_synthetic
     from benchmarks.datasets.webvid import WebVidDataset
 
     os.environ["PYRATOK_CACHE"] = str(tmp_path)

@@ -1,7 +1,7 @@
 """Codebook benchmarks (Figure 10 sweep, Figure 29 utilisation), their plots and the Table 6/9 specs.
 
 Random-init tokenizers on the synthetic WebVid set only (never trains). References: the set of observed token ids
-per level counted by brute force on clips read independently (benchmarks.ci_gate.synthetic_clips), PSNR/SSIM
+per level counted by brute force on clips read independently (benchmarks.tools.ci_gate.synthetic_clips), PSNR/SSIM
 from scikit-image, token counts from the tiny geometry by hand.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 from adapters import build_tokenizer
 from adapters.registry import REGISTRY
 from benchmarks.base import DataSource, ShardResult
-from benchmarks.ci_gate import synthetic_clips
+from benchmarks.tools.ci_gate import synthetic_clips
 from benchmarks.leaderboards import load_leaderboard
 from benchmarks.registry import BENCHMARKS, build_benchmark
 from benchmarks.synthetic import generate

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from benchmarks.ci_gate import DEFAULT_TOLERANCE_DB, compare, evaluate_model, sabotage
+from benchmarks.tools.ci_gate import DEFAULT_TOLERANCE_DB, compare, evaluate_model, sabotage
 from pyratok.data.video import frames_to_tensor, write_video
 from pyratok.model import PyraTok
 from pyratok.train.config import TrainConfig

@@ -90,7 +90,7 @@ class Run:
     def _locate_data(self) -> None:
         synthetic_root = None
         if self.cfg.data_root is None and self.benches:
-            from benchmarks.data import ensure_synthetic  # lazily: provisioning may move it
+            from benchmarks.provisioning.training_data import ensure_synthetic
 
             synthetic_root = ensure_synthetic([b.dataset for b in self.benches.values()], self.cfg.synthetic_scale,
                                               self.cfg.synthetic_seed, log=self.log)

@@ -11,7 +11,9 @@ __all__ = ["RunConfig", "RunSummary", "PlannedCounts", "Cell", "default_cache_di
 
 
 def default_cache_dir() -> Path:
-    return Path(os.environ.get("PYRATOK_CACHE", Path.home() / ".cache" / "pyratok")) / "runs"
+    from benchmarks.provisioning.cache import cache_root
+
+    return cache_root() / "runs"
 
 
 @dataclass

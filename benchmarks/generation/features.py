@@ -76,8 +76,9 @@ def fvd_features(videos: Tensor, network, protocol: FVDProtocol, batch_size: int
 
 
 def _cache_root() -> Path:
-    root = os.environ.get("PYRATOK_CACHE")
-    return (Path(root) if root else Path.home() / ".cache" / "pyratok") / "fvd_real"
+    from benchmarks.provisioning.cache import cache_root
+
+    return cache_root() / "fvd_real"
 
 
 class RealFeatureCache:

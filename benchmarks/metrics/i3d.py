@@ -316,8 +316,9 @@ def convert_checkpoint(ckpt: str | Path, out: str | Path) -> Path:
 # --------------------------------------------------------------------------------------------------------------
 def cache_dir() -> Path:
     """``$PYRATOK_CACHE/i3d`` if set, else ``~/.cache/pyratok/i3d``."""
-    root = os.environ.get("PYRATOK_CACHE")
-    return (Path(root) if root else Path.home() / ".cache" / "pyratok") / "i3d"
+    from benchmarks.provisioning.cache import cache_root
+
+    return cache_root() / "i3d"
 
 
 def _atomic_write_bytes(path: Path, data: bytes) -> None:

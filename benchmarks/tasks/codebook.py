@@ -3,7 +3,7 @@ resolution (Figure 29, App. C.4). Their tables and plots: :mod:`benchmarks.table
 :mod:`benchmarks.tables.figure29`, :mod:`benchmarks.visualization.codebook`.
 
 Data: the WebVid-10M validation clips (``results_10M_val.csv`` + ``videos/``; the synthetic WebVid set by default),
-read as the CI gate reads them (:func:`benchmarks.ci_gate.synthetic_clips`): 9 frames centred in the video
+read as the CI gate reads them (:func:`benchmarks.tools.ci_gate.synthetic_clips`): 9 frames centred in the video
 (stride 1), short side resized to the protocol size, centre crop to a square; values in [-1, 1]; each clip's
 caption is passed to the tokenizer (PyraTok tokenizes text-conditioned). :func:`benchmarks.tasks.clips.conform`
 then trims/crops to the tokenizer's geometry (never pads or resizes) and the protocol record says what it did.

@@ -31,8 +31,8 @@ from benchmarks.generation.layout import TokenLayout
 from benchmarks.generation.prior import PriorCondition, PriorConfig, PriorSpec, TokenPrior
 from benchmarks.tools.perf.timing import median_time
 
-TINY_LAYOUT = TokenLayout(((3, 4, 4),) * 4)     # tiny PyraTok, 9 x 64 x 64 clip
-PAPER_LAYOUT = TokenLayout(((4, 8, 8),) * 4)    # Table 8: 1,024 tokens (pyratok.lapq docstring)
+TINY_LAYOUT = TokenLayout(((5, 4, 4), (3, 4, 4), (3, 2, 2), (2, 2, 2)))  # tiny PyraTok pyramid, 9 x 64 x 64 clip
+PAPER_LAYOUT = TokenLayout(((9, 8, 8), (5, 8, 8), (5, 4, 4), (3, 4, 4)))  # Table 8: 1,024 tokens, 17 x 128 x 128 (pyratok.lapq)
 NUM_CLASSES = 101                               # UCF-101
 
 

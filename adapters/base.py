@@ -33,8 +33,9 @@ from torch import Tensor
 __all__ = ["Checkpoint", "Encoding", "InputConstraints", "Tokenizer", "NotSupported", "sha256_of", "KINDS", "ORIGINS",
            "FAMILIES", "bits_per_pixel", "json_digest"]
 
-KINDS = ("discrete", "continuous", "codec")
-FAMILIES = ("pyratok", "video-vae", "quantizer-baseline", "codec")
+KINDS = ("discrete", "continuous", "codec", "reference")
+# "reference": the trivial references of adapters.references; "external": a user's own class (pkg.module:Class)
+FAMILIES = ("pyratok", "video-vae", "quantizer-baseline", "codec", "reference", "external")
 ORIGINS = ("local-weights", "trained-here", "random-init", "none")
 
 

@@ -85,12 +85,14 @@ def test_bicubic_bits_and_extras_follow_the_grid():
 
 
 def test_bicubic_matched_to_tiny_pyratok_rate_by_hand():
-    # tiny PyraTok: 4 levels of (1 + (T - 1) // 4) x 4 x 4 tokens x 16 bits at 64x64 (latent stride 4 x 16 x 16)
+    # tiny PyraTok pyramid, token strides (t, s) = (2,16), (4,16), (4,32), (8,32), 16 bits per token:
+    # 17x64x64: 9*4*4 + 5*4*4 + 5*2*2 + 3*2*2 = 256 tokens; 1x64x64: 16 + 16 + 4 + 4 = 40 tokens
     tok = build("ref-bicubic", "bicubic", bpp="match:pyratok-tiny")
-    assert tok.matched_bpp(17, 64, 64) == pytest.approx(4 * 5 * 4 * 4 * 16 / (17 * 64 * 64))   # 0.0735
-    assert tok.matched_bpp(1, 64, 64) == pytest.approx(4 * 1 * 4 * 4 * 16 / (64 * 64))         # 0.25
+    assert tok.matched_bpp(17, 64, 64) == pytest.approx(256 * 16 / (17 * 64 * 64))   # 0.0588
+    assert tok.matched_bpp(1, 64, 64) == pytest.approx(40 * 16 / (64 * 64))          # 0.15625
     enc = tok.encode(_clip(8, (1, 3, 1, 64, 64)))
-    assert enc.extras["grid"] == [6, 6] and enc.extras["target_rule"] == "match:pyratok-tiny at 1x64x64"
+    # 24 * h * w / 4096 <= 0.15625  ->  h * w <= 26.7: the largest square grid is 5 x 5
+    assert enc.extras["grid"] == [5, 5] and enc.extras["target_rule"] == "match:pyratok-tiny at 1x64x64"
     assert tok.config()["bpp"] == "match:pyratok-tiny"
     with pytest.raises(ValueError, match="match:<tokenizer>"):
         build("ref-bicubic", "bicubic", bpp="pyratok-tiny")

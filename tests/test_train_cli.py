@@ -6,6 +6,7 @@ One chained run (stage 0 -> 1 -> 2 -> 3, a couple of 32x32 steps each) through `
 from __future__ import annotations
 
 import json
+import math
 import logging
 
 import numpy as np
@@ -107,6 +108,8 @@ def test_chained_stages_logs_and_failures(tmp_path, data, caplog):
                 "utilization/level1", "entropy/per_sample/level1", "entropy/codebook/level4"):
         assert key in s1[0], key
     assert "ar" not in s1[0] and "ar" in s2[0]  # L_AR arrives in stage 2
+    assert s2[-1]["val/ar_nll"] > 0 and s2[-1]["val/ar_uniform"] == pytest.approx(16 * math.log(2))
+    assert "val/ar_nll" not in s1[-1]  # no L_AR in stage 1
     s3 = read_metrics(out / "stage3")
     assert "retention" in s3[0] and "retention" not in s2[0]
     assert "val/psnr" in s1[-1] and s1[-1]["step"] == 2

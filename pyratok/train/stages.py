@@ -131,6 +131,14 @@ def build_pyratok_stage(stage: int, model: PyraTok, cfg: StageConfig) -> StageSp
                              f"(missing {sorted(expected - set(state))[:5]}, unexpected {sorted(set(state) - expected)[:5]})")
         model.load_state_dict(state, strict=False)
 
+    extra = None
+    if model.alignment is not None and model.config.losses.on("ar"):
+        def extra(batches, device, max_batches):
+            from .evaluate import evaluate_ar_nll
+
+            r = evaluate_ar_nll(model, batches, device, max_batches=max_batches)
+            return {"ar_nll": r["nll"], "ar_uniform": r["uniform"]} if r["nll"] is not None else {}
+
     return StageSpec(name=f"stage{stage}", objective=objective, params=model.trainable_parameters(),
                      write_weights=write, load_weights=load, reconstruct=objective.reconstruct,
-                     multiple=int(model.backbone.latent_stride[1]))
+                     multiple=int(model.backbone.latent_stride[1]), extra_validation=extra)

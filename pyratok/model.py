@@ -42,7 +42,7 @@ class TextConfig:
     max_length: int = 77
     # the fixed map of the text embedding into the code space (pyratok.text.target): seed of R and logit scale
     target_seed: int = 0
-    target_scale: float = 2.0
+    target_scale: float = 0.5
 
 
 @dataclass

@@ -33,7 +33,7 @@ def test_fixed_map_has_no_parameters_and_is_seeded_privately():
     assert not torch.equal(a, FixedTextTarget(16, 384, seed=4).projection)
     # hand-worked: logits = scale * R (e / ||e||)
     e = torch.randn(2, 384)
-    ref = 2.0 * (e / e.norm(dim=1, keepdim=True)) @ t.projection.t()
+    ref = t.scale * (e / e.norm(dim=1, keepdim=True)) @ t.projection.t()
     assert torch.allclose(t(e), ref, atol=1e-5)
     assert torch.allclose(t(5 * e), t(e), atol=1e-5)  # only the direction of e_t matters
 

@@ -32,11 +32,14 @@ def gaussian_projection(num_bits: int, dim: int, seed: int) -> Tensor:
 class FixedTextTarget(nn.Module):
     """pooled text embedding (B, D) -> (B, K) bit logits ``scale * R (e / ||e||)``; no trainable parameters.
 
-    num_bits: K, code width; dim: D, text embedding width; seed: draws R; scale: logit scale (bit probabilities
-    sigmoid(scale * N(0, 1)): 2.0 keeps most targets between 0.1 and 0.9, a soft target the codes can follow).
+    num_bits: K, code width; dim: D, text embedding width; seed: draws R; scale: logit scale. Bit targets are
+    sigmoid(scale * N(0, 1)); against a confident code the per-bit cost of disagreeing with the caption is
+    scale * |(R u)_k| nats, so ``scale`` is how hard the text pulls the codes. 0.5 (targets mostly in 0.38-0.62):
+    measured on 16 flat-colour 16x16 clips (the CI-gate test recipe, 400 + 60 steps, seed 0), scale 2.0 cost
+    0.36 dB PSNR against the previous learned map (12.55 vs 12.91 dB) and 0.5 cost 0.05 dB (12.86 dB).
     """
 
-    def __init__(self, num_bits: int, dim: int, seed: int = 0, scale: float = 2.0):
+    def __init__(self, num_bits: int, dim: int, seed: int = 0, scale: float = 0.5):
         super().__init__()
         if num_bits < 1 or dim < 1:
             raise ValueError(f"FixedTextTarget needs num_bits >= 1 and dim >= 1, got {num_bits}, {dim}")

@@ -8,8 +8,14 @@ Sequence fed to a causal LM as ``inputs_embeds`` (H = LM width)::
 
     [ text_proj(e_t) (real tokens only) , <SOI> , v(1)_1 .. v(1)_N1 , <Q-SEP> , v(2)_1 .. v(2)_N2 , <Q-SEP> , ... ]
 
-* ``text_proj = Linear(LayerNorm(e_t))``: e_t comes from a frozen encoder (MiniLM D=384, Qwen2.5-VL D=2048) whose
-  scale differs from the LM's embedding scale; the LayerNorm makes the prefix scale-free.
+* The text prefix (``ARAlignmentConfig.prefix``):
+  - ``"lm_embeddings"`` (the default with a pretrained VLM, ``lm_path``): the caption's own token embeddings from
+    the LM's input-embedding table, ``lm.get_input_embeddings()(tokenizer(caption))`` with the LM's own tokenizer
+    (read from ``lm_path``) — the paper feeds the text to the VLM decoder, so the decoder reads the caption as text,
+    not hidden states of another encoder. The table stays frozen.
+  - ``"text_encoder"`` (the default for the random tiny LM, which has no vocabulary): ``text_proj(e_t) =
+    Linear(LayerNorm(e_t))`` of the frozen text encoder's tokens (MiniLM D=384); the LayerNorm makes the prefix
+    scale-free.
 * ``v(l)_i = code_proj(codes[l][:, i]) + level_emb[l]``: the quantized ±1 codes are fed *as vectors*, straight-through
   from the quantizer (DESIGN §4), so the gradient of L_AR reaches the quantizer and the encoder; a token index
   lookup would cut it. The learned level embedding tells the LM which pyramid level a token belongs to.
@@ -46,8 +52,33 @@ import torch
 from torch import LongTensor, Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
-from .text.base import TextEmbedding
+from .text.base import TextEmbedding, masked_mean
 from .text.qwen import load_language_model, mask_position_ids, resolve_dtype
+
+
+def load_lm_tokenizer(path):
+    """The LM's own tokenizer from ``path`` (right padding; eos as pad when there is no pad token)."""
+    from pathlib import Path
+
+    from transformers import AutoTokenizer
+
+    files = ("tokenizer.json", "tokenizer_config.json", "vocab.json", "vocab.txt", "tokenizer.model")
+    if not any((Path(path) / f).is_file() for f in files):
+        # transformers would otherwise build an empty tokenizer from config.json alone
+        raise FileNotFoundError(f"{path}: no tokenizer files ({', '.join(files)}) for the L_AR text prefix "
+                                "(prefix='lm_embeddings' reads the caption with the LM's own tokenizer; save it in "
+                                "that directory or set prefix='text_encoder')")
+    try:
+        tok = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+    except (OSError, ValueError) as e:
+        raise OSError(f"{path}: no tokenizer for the L_AR text prefix (prefix='lm_embeddings' reads the caption with "
+                      f"the LM's own tokenizer; save it in that directory or set prefix='text_encoder'): {e}") from e
+    tok.padding_side = "right"
+    if tok.pad_token is None:
+        if tok.eos_token is None:
+            raise ValueError(f"{path}: tokenizer has neither a pad nor an eos token to pad with")
+        tok.pad_token = tok.eos_token
+    return tok
 
 
 @dataclass
@@ -78,8 +109,17 @@ class ARAlignmentConfig:
     train_lm: bool | None = None
     lm_dtype: str = "float32"
     logit_chunk: int = 1024
+    prefix: str | None = None      # "lm_embeddings" | "text_encoder"; None -> lm_embeddings iff lm_path is set
+    prefix_max_length: int = 77    # caption token budget of the "lm_embeddings" prefix (truncation)
 
     def __post_init__(self) -> None:
+        if self.prefix is None:
+            self.prefix = "lm_embeddings" if self.lm_path else "text_encoder"
+        if self.prefix not in ("lm_embeddings", "text_encoder"):
+            raise ValueError(f"ARAlignmentConfig.prefix must be 'lm_embeddings' or 'text_encoder', got {self.prefix!r}")
+        if self.prefix == "lm_embeddings" and not self.lm_path:
+            raise ValueError("ARAlignmentConfig.prefix='lm_embeddings' needs lm_path (the VLM whose embedding table "
+                             "and tokenizer read the caption)")
         if self.head not in ("index", "bits"):
             raise ValueError(f"ARAlignmentConfig.head must be 'index' or 'bits', got {self.head!r}")
         if not 1 <= self.num_bits <= 24:
@@ -147,12 +187,29 @@ class AutoregressiveAlignment(nn.Module):
         self.hidden = h = int(self.lm.config.hidden_size)
         k = config.num_bits
 
-        self.text_proj = nn.Sequential(nn.LayerNorm(config.text_dim), nn.Linear(config.text_dim, h))
+        self.prefix_from_lm = config.prefix == "lm_embeddings"
+        if self.prefix_from_lm:
+            self.tokenizer = load_lm_tokenizer(config.lm_path)
+        else:
+            self.text_proj = nn.Sequential(nn.LayerNorm(config.text_dim), nn.Linear(config.text_dim, h))
         self.code_proj = nn.Linear(k, h)
         self.level_emb = nn.Parameter(torch.randn(config.max_levels, h) * 0.02)
         self.soi = nn.Parameter(torch.randn(h) * 0.02)
         self.qsep = nn.Parameter(torch.randn(h) * 0.02)
         self.head = nn.Linear(h, 2**k if config.head == "index" else k)
+
+    @torch.no_grad()
+    def caption_prefix(self, texts: list[str]) -> TextEmbedding:
+        """Captions -> their token embeddings from the LM's input-embedding table: tokens ``(B, N, H)`` float32
+        (padding rows 0), mask ``(B, N)``, pooled = masked mean. Only with ``prefix="lm_embeddings"``."""
+        if not self.prefix_from_lm:
+            raise ValueError("caption_prefix needs ARAlignmentConfig.prefix='lm_embeddings' (a pretrained LM)")
+        emb = self.lm.get_input_embeddings()
+        batch = self.tokenizer(list(texts), padding=True, truncation=True, max_length=self.config.prefix_max_length,
+                               return_tensors="pt")
+        ids, mask = batch["input_ids"].to(emb.weight.device), batch["attention_mask"].bool().to(emb.weight.device)
+        tokens = emb(ids).float() * mask.unsqueeze(-1)
+        return TextEmbedding(tokens=tokens, mask=mask, pooled=masked_mean(tokens, mask))
 
     @property
     def lm_dtype(self) -> torch.dtype:
@@ -165,8 +222,10 @@ class AutoregressiveAlignment(nn.Module):
             raise ValueError(f"need one codes and one indices tensor per level, got {len(codes)} and {len(indices)}")
         if len(codes) > self.config.max_levels:
             raise ValueError(f"{len(codes)} levels exceed ARAlignmentConfig.max_levels={self.config.max_levels}")
-        if text.tokens.shape[-1] != self.config.text_dim:
-            raise ValueError(f"text tokens have width {text.tokens.shape[-1]}, config.text_dim={self.config.text_dim}")
+        want = self.hidden if self.prefix_from_lm else self.config.text_dim
+        if text.tokens.shape[-1] != want:
+            what = "the LM width (prefix='lm_embeddings')" if self.prefix_from_lm else "config.text_dim"
+            raise ValueError(f"text tokens have width {text.tokens.shape[-1]}, {what} is {want}")
         for lvl, (c, i) in enumerate(zip(codes, indices)):
             if c.ndim != 3 or c.shape[0] != b or c.shape[2] != k:
                 raise ValueError(f"codes[{lvl}] must be (B={b}, N, K={k}), got {tuple(c.shape)}")
@@ -197,7 +256,8 @@ class AutoregressiveAlignment(nn.Module):
         b = text.tokens.shape[0]
         dev = self.soi.device
         tok, tmask = self.pack_prefix_left_padded(text.tokens.to(dev), text.mask.to(dev))
-        prefix = self.text_proj(tok.float()) * tmask.unsqueeze(-1)
+        prefix = tok.float() if self.prefix_from_lm else self.text_proj(tok.float())
+        prefix = prefix * tmask.unsqueeze(-1)
         pieces = [prefix, self.soi.expand(b, 1, -1)]
         pred_start, cursor = [], prefix.shape[1]  # cursor = index of <SOI>
         for lvl, c in enumerate(codes):

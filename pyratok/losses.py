@@ -15,17 +15,25 @@ logits ℓ_ik = 4 z_ik / τ (the exact softmax over all 2^K codes), are:
    per-token code distributions at the same positions (level l-1's logits resized to level l's grid). A sum of
    per-bit Bernoulli KLs, exact because both distributions factorise over bits. Absent for l = 1.
 4. text-conditioned alignment ``E_i KL(q_i || sg(e_t))`` — the text embedding is mapped to the code space by a
-   learned projection (``text_to_bits``: pooled e_t -> K bit logits, under stop-gradient on e_t); the term is the
-   mean over tokens of KL(p_i || t) with t the text's factorised code distribution.
+   *fixed* map (``pyratok.text.target.FixedTextTarget``: t = σ(s · R e_t / ||e_t||), R a seeded K x D Gaussian
+   matrix saved with the model, never trained); the term is the mean over tokens of KL(p_i || t) with t the text's
+   factorised code distribution.
+   Why fixed and not learned: with a learned map both sides of the KL move, and the cheapest way to make it small
+   is to send every caption to one code that the video tokens then copy — measured on the tiny model trained with
+   a learned map: cosine 0.98-0.99 between the code-space embeddings of unrelated captions. A fixed map has no
+   such way out: captions keep the geometry of the frozen text encoder (a random Gaussian projection preserves
+   inner products in expectation, Johnson-Lindenstrauss), and only the video side can move towards them.
+   In-batch contrastive negatives would also prevent collapse, but need batches of many captions, which the
+   CPU recipe (batch 2) does not have.
 5. text-codebook alignment ``E_{c ∈ C_v} KL(c || sg(e_t))`` — the LFQ codebook has no parameters, so the "codebook"
    side is the distribution over all 2^K codes that a video actually uses, P = mean_i p_i (a mixture, not
    factorised). KL(P || t) = -H(P) - Σ_k [m_k log t_k + (1 - m_k) log(1 - t_k)] with m_k = mean_i σ(ℓ_ik): exact,
    with H(P) from the factorised codebook entropy (no N x 2^K tensor).
 
 Terms 2-5 are in nats per bit (divided by K) so that their scale does not grow with the codebook width.
-Drift (§3.2.3): KL(N(μ_a, σ_a²) || N(μ_r, σ_r²)) between the LoRA-adapted encoder's latent posterior and the frozen
-reference encoder's (the un-adapted VAE; the paper's DINOv3 reference where available), closed form, mean per latent
-element.
+Drift (§3.2.3): against the frozen reference of :mod:`pyratok.reference` — with the un-adapted VAE (default)
+KL(N(μ_a, σ_a²) || N(μ_r, σ_r²)) between the adapted and the reference latent posteriors (:func:`gaussian_kl`, closed
+form, mean per latent element); with a DINOv2/DINOv3 reference a feature-alignment term (see that module).
 """
 from __future__ import annotations
 

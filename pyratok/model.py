@@ -25,11 +25,13 @@ from .image_quality import psnr
 from .lapq import LaPQ, LaPQConfig, LaPQOutput, token_grid
 from .lapq import bits_per_pixel as _bits_per_pixel
 from .lfq import LFQConfig
-from .losses import LossConfig, codebook_terms, gaussian_kl, reconstruction_terms
+from .losses import LossConfig, codebook_terms, reconstruction_terms
 from .masking import MaskingConfig, VideoMasker
 from .perceptual import build_lpips
+from .reference import ReferenceConfig, build_reference
 from .text import build_text_encoder
 from .text.base import TextEmbedding
+from .text.target import FixedTextTarget
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -40,6 +42,9 @@ class TextConfig:
     name: str = "minilm"       # offline default; paper: "qwen2.5-vl" (Qwen2.5-VL-3B, App. D) from a local path
     path: str | None = None
     max_length: int = 77
+    # the fixed map of the text embedding into the code space (pyratok.text.target): seed of R and logit scale
+    target_seed: int = 0
+    target_scale: float = 0.5
 
 
 @dataclass
@@ -50,6 +55,8 @@ class PyraTokConfig:
     alignment: ARAlignmentConfig = field(default_factory=ARAlignmentConfig)
     losses: LossConfig = field(default_factory=LossConfig)
     masking: MaskingConfig = field(default_factory=MaskingConfig)
+    # frozen reference of L_drift and stage 3's frame retention (pyratok.reference); default: the un-adapted VAE
+    reference: ReferenceConfig = field(default_factory=ReferenceConfig)
 
     @classmethod
     def tiny(cls, grid: str = "pyramid") -> "PyraTokConfig":
@@ -191,12 +198,15 @@ class PyraTok(nn.Module):
         if config.lapq.quantizer.type != "lfq" and config.losses.on("ar"):
             raise ConfigError("the AR alignment predicts LFQ token ids: with lapq.quantizer.type="
                               f"{config.lapq.quantizer.type!r} add 'ar' to losses.disabled (Table 9 ablation)")
-        # text -> code space (K bit logits): the target of the text alignment terms 4-5 and the zero-shot text side
-        self.text_to_bits = nn.Linear(self.text_encoder.dim, K)
+        # text -> code space (K bit logits): the target of the text alignment terms 4-5 and the zero-shot text side.
+        # A fixed seeded projection, never trained, so it cannot collapse (pyratok.text.target)
+        self.text_to_bits = FixedTextTarget(K, self.text_encoder.dim, seed=config.text.target_seed,
+                                            scale=config.text.target_scale)
         if config.losses.on("ar") and config.lapq.quantizer.type == "lfq" and config.alignment.num_bits != K:
             raise ConfigError(f"alignment.num_bits={config.alignment.num_bits} but the LFQ codebook has "
                               f"lapq.lfq.num_bits={K} bits: set both (the AR alignment predicts the LFQ codes)")
         self.alignment = AutoregressiveAlignment(config.alignment) if config.losses.on("ar") else None
+        self.reference = build_reference(config.reference, self.backbone.latent_channels)
         self.masker = VideoMasker(config.masking)
         self._lpips = None
         self._lpips_built = False
@@ -214,8 +224,28 @@ class PyraTok(nn.Module):
         return self.text_encoder(list(texts))
 
     def text_bit_logits(self, text: TextEmbedding) -> Tensor:
-        """(B, K) bit logits of the text in the code space (stop-gradient on e_t, as Eq. 2's sg(e_t))."""
+        """(B, K) bit logits of the text in the code space (stop-gradient on e_t, as Eq. 2's sg(e_t)); a fixed map,
+        so the text side of Eq. 2 terms 4-5 has no parameters at all."""
         return self.text_to_bits(text.pooled.detach())
+
+    def ar_prefix(self, texts: list[str], text: TextEmbedding) -> TextEmbedding:
+        """The text prefix of L_AR: with a pretrained VLM (``alignment.lm_path``) the caption's own token
+        embeddings from the LM's input-embedding table; otherwise the text encoder's tokens ``text``."""
+        if self.alignment is not None and self.alignment.prefix_from_lm:
+            return self.alignment.caption_prefix(texts)
+        return text
+
+    @torch.no_grad()
+    def ar_nll(self, video: Tensor, texts: list[str] | None = None):
+        """Held-out L_AR of clean (unmasked) clips: the :class:`~pyratok.alignment.ARAlignmentOutput` (mean NLL per
+        visual token in nats, per level, per token). Raises when the model has no AR alignment."""
+        if self.alignment is None:
+            raise ValueError("this model has no AR alignment ('ar' is in losses.disabled)")
+        self._check_video(video)
+        texts = self._texts(texts, video.shape[0])
+        text = self.embed_text(texts)
+        _, out = self._quantize(video, text)
+        return self.alignment(self.ar_prefix(texts, text), out.codes, out.indices)
 
     def lpips_net(self):
         if not self._lpips_built:
@@ -275,7 +305,8 @@ class PyraTok(nn.Module):
         """Training/eval step: masked input, quantization, reconstruction of the clean video, all loss terms."""
         self._check_video(video)
         cfg = self.config.losses
-        text = self.embed_text(self._texts(texts, video.shape[0]))
+        texts = self._texts(texts, video.shape[0])
+        text = self.embed_text(texts)
         x_in = self.masker(video)
         pyr, out = self._quantize(x_in, text)
         recon = self.backbone.decode(out.latent)
@@ -296,13 +327,11 @@ class PyraTok(nn.Module):
             parts["codebook"] = l_cb
             total = total + cfg.codebook * l_cb
         if cfg.on("ar") and self.alignment is not None:
-            ar = self.alignment(text, out.codes, out.indices)
+            ar = self.alignment(self.ar_prefix(texts, text), out.codes, out.indices)
             parts["ar"] = ar.loss
             total = total + cfg.ar * ar.loss
         if cfg.on("drift") and self.config.backbone.lora:
-            with torch.no_grad():
-                ref = self.backbone.encode_reference(x_in)
-            parts["drift"] = gaussian_kl(pyr.posterior.mean, pyr.posterior.logvar, ref.mean, ref.logvar)
+            parts["drift"] = self.reference.drift(x_in, pyr.posterior, self.backbone)
             total = total + cfg.drift * parts["drift"]
 
         with torch.no_grad():
@@ -317,7 +346,7 @@ class PyraTok(nn.Module):
     # ------------------------------------------------------------------ persistence
     def _saved_state(self) -> dict[str, Tensor]:
         """State to save: everything but the text encoder and frozen weights loaded from an external path."""
-        skip = ["text_encoder."]
+        skip = ["text_encoder.", "reference.net."]  # frozen weights read from their own paths
         if self.config.backbone.pretrained_path:
             frozen = {n for n, p in self.backbone.named_parameters() if not p.requires_grad}
             skip_exact = {f"backbone.{n}" for n in frozen}

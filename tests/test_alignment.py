@@ -247,7 +247,7 @@ def test_lm_from_local_qwen2_directory(tmp_path):
     lm = Qwen2Model(Qwen2Config(hidden_size=48, num_hidden_layers=1, num_attention_heads=4, num_key_value_heads=2,
                                 intermediate_size=96, vocab_size=32, bos_token_id=0, eos_token_id=0)).eval()
     lm.save_pretrained(tmp_path)
-    mod = AutoregressiveAlignment(small_config(lm_path=str(tmp_path)))
+    mod = AutoregressiveAlignment(small_config(lm_path=str(tmp_path), prefix="text_encoder"))
     assert mod.hidden == 48 and mod.soi.shape == (48,)
     saved = lm.state_dict()
     for name, p in mod.lm.state_dict().items():
@@ -261,7 +261,7 @@ def test_lm_from_local_qwen2_directory(tmp_path):
     with torch.no_grad():
         ref = reference_token_nll(mod, text.tokens[0, :3], codes, indices, 0)
     assert torch.allclose(out.loss, torch.stack([r[2] for r in ref]).mean(), atol=1e-5)
-    trainable = AutoregressiveAlignment(small_config(lm_path=str(tmp_path), train_lm=True))
+    trainable = AutoregressiveAlignment(small_config(lm_path=str(tmp_path), train_lm=True, prefix="text_encoder"))
     emb = trainable.lm.get_input_embeddings().weight
     assert all(p.requires_grad for p in trainable.lm.parameters() if p is not emb)
     assert not emb.requires_grad  # inputs are embeddings: the token table never trains
@@ -279,7 +279,7 @@ def test_lm_from_local_qwen25_vl_directory(tmp_path):
     )
     full = Qwen2_5_VLForConditionalGeneration(cfg).eval()
     full.save_pretrained(tmp_path)
-    mod = AutoregressiveAlignment(small_config(lm_path=str(tmp_path)))
+    mod = AutoregressiveAlignment(small_config(lm_path=str(tmp_path), prefix="text_encoder"))
     assert type(mod.lm).__name__ == "Qwen2_5_VLTextModel" and mod.hidden == 32
     ref_sd = full.model.language_model.state_dict()
     for name, p in mod.lm.state_dict().items():
@@ -312,3 +312,80 @@ def test_bad_inputs_and_config():
         mod(text, codes[:2], [indices[0], indices[1] + 2**K])
     with pytest.raises(ValueError, match="text_dim"):
         mod(text_embedding(torch.randn(3, TEXT_DIM + 1)), codes[:2], indices[:2])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# With a pretrained VLM the prefix is the caption's own token embeddings from the LM's embedding table
+
+CAPTIONS = ["a red circle moves left", "two people ride bicycles across the green field"]
+
+
+@pytest.fixture(scope="module")
+def qwen2_with_tokenizer(tmp_path_factory):
+    """A tiny random Qwen2 decoder saved with a tokenizer (MiniLM's WordPiece vocabulary: any tokenizer works)."""
+    from transformers import AutoTokenizer, Qwen2Config, Qwen2Model
+
+    from pyratok.text.minilm import minilm_model_dir
+
+    d = tmp_path_factory.mktemp("qwen2_tok")
+    tok = AutoTokenizer.from_pretrained(str(minilm_model_dir()), local_files_only=True)
+    torch.manual_seed(0)
+    Qwen2Model(Qwen2Config(hidden_size=32, num_hidden_layers=1, num_attention_heads=4, num_key_value_heads=2,
+                           intermediate_size=64, vocab_size=len(tok), bos_token_id=0, eos_token_id=0)).save_pretrained(d)
+    tok.save_pretrained(d)
+    return d
+
+
+def test_lm_prefix_is_the_captions_own_token_embeddings(qwen2_with_tokenizer):
+    from transformers import AutoModel, AutoTokenizer
+
+    d = str(qwen2_with_tokenizer)
+    mod = AutoregressiveAlignment(small_config(lm_path=d))
+    assert mod.config.prefix == "lm_embeddings" and not hasattr(mod, "text_proj")
+    prefix = mod.caption_prefix(CAPTIONS)
+    # independent reference: the saved LM and tokenizer loaded afresh, the embedding table applied to the ids
+    lm = AutoModel.from_pretrained(d, local_files_only=True)
+    tok = AutoTokenizer.from_pretrained(d, local_files_only=True)
+    for b, caption in enumerate(CAPTIONS):
+        ids = torch.tensor(tok(caption)["input_ids"])
+        ref = lm.get_input_embeddings()(ids)
+        n = int(prefix.mask[b].sum())
+        assert n == len(ids) and bool(prefix.mask[b, :n].all())
+        assert torch.equal(prefix.tokens[b, :n], ref.detach())
+        assert bool((prefix.tokens[b, n:] == 0).all())
+    # and that prefix is what the LM reads, unprojected, right before <SOI>
+    codes, _ = random_codes(2, [3, 2])
+    seq, mask, starts = mod.build_sequence(prefix, codes)
+    n0 = int(prefix.mask[0].sum())
+    ids0 = torch.tensor(tok(CAPTIONS[0])["input_ids"])
+    soi = starts[0]
+    assert torch.equal(seq[0, soi - n0:soi], lm.get_input_embeddings()(ids0).detach())
+    assert torch.equal(seq[0, soi], mod.soi.detach())
+
+
+def test_pyratok_feeds_the_caption_tokens_to_a_pretrained_lm(qwen2_with_tokenizer):
+    from pyratok.model import PyraTok, PyraTokConfig
+
+    cfg = PyraTokConfig.tiny()
+    cfg.alignment = ARAlignmentConfig(num_bits=16, text_dim=384, lm_path=str(qwen2_with_tokenizer), head="bits")
+    torch.manual_seed(0)
+    model = PyraTok(cfg)
+    text = model.embed_text(CAPTIONS)
+    prefix = model.ar_prefix(CAPTIONS, text)
+    assert prefix.tokens.shape[-1] == 32  # LM width, not MiniLM's 384
+    ref = model.alignment.caption_prefix(CAPTIONS)
+    assert torch.equal(prefix.tokens, ref.tokens) and torch.equal(prefix.mask, ref.mask)
+    video = torch.rand(2, 3, 9, 32, 32) * 2 - 1
+    out = model.ar_nll(video, CAPTIONS)
+    assert math.isfinite(float(out.loss)) and len(out.token_nll) == cfg.lapq.num_levels
+
+
+def test_missing_tokenizer_for_lm_prefix_is_a_clear_error(tmp_path):
+    from transformers import Qwen2Config, Qwen2Model
+
+    Qwen2Model(Qwen2Config(hidden_size=16, num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=2,
+                           intermediate_size=32, vocab_size=16)).save_pretrained(tmp_path)
+    with pytest.raises(OSError, match="tokenizer"):
+        AutoregressiveAlignment(small_config(lm_path=str(tmp_path)))
+    with pytest.raises(ValueError, match="needs lm_path"):
+        small_config(prefix="lm_embeddings")

@@ -44,7 +44,7 @@ def test_gradients_reach_trainable_parts_only(tiny):
     lora = [n for n in named if "lora_" in n]
     assert lora and any(named[n].grad is not None and named[n].grad.abs().sum() > 0 for n in lora)
     assert named["lapq.blocks.0.lateral.proj.weight"].grad.abs().sum() > 0
-    assert named["text_to_bits.weight"].grad.abs().sum() > 0
+    assert "text_to_bits.projection" not in named  # the text target is a fixed buffer (pyratok.text.target)
     for n, p in named.items():
         if n.startswith("text_encoder.") or (n.startswith("backbone.vae.encoder") and "lora_" not in n):
             assert p.grad is None, n

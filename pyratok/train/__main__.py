@@ -7,12 +7,13 @@ Without ``--stage`` every stage runs in order (tiny: 0-3; a config with a pretra
 ``--video-root`` / ``--val-data`` override ``data.train_csv`` / ``data.video_root`` / ``data.val_csv``;
 ``--steps`` overrides the steps of the selected stage(s). Multi-GPU: launch the same command with ``torchrun``.
 
-The paper run needs the local Wan 2.2 VAE (and optionally Qwen2.5-VL and DINOv3) directories, e.g. ``paper.json``::
+The paper run needs the local Wan 2.2 VAE (and optionally Qwen2.5-VL and DINOv3) directories, e.g. ``paper.json``
+(the drift / frame-retention reference is a model setting; without it the un-adapted VAE encoder is the reference)::
 
     {"base": "paper",
-     "model_overrides": {"backbone": {"pretrained_path": "/models/Wan2.2-TI2V-5B-Diffusers/vae"}},
-     "data": {"train_csv": "/data/webvid/results_10M_train.csv", "video_root": "/data/webvid/videos"},
-     "stage3": {"dino_path": "/models/dinov3-vitb16"}}
+     "model_overrides": {"backbone": {"pretrained_path": "/models/Wan2.2-TI2V-5B-Diffusers/vae"},
+                         "reference": {"kind": "hf", "path": "/models/dinov3-vitb16"}},
+     "data": {"train_csv": "/data/webvid/results_10M_train.csv", "video_root": "/data/webvid/videos"}}
 
     torchrun --nproc_per_node 8 -m pyratok.train --config paper.json --out runs/paper
 """

@@ -78,8 +78,10 @@ class StageConfig:
     batch_size: int | None = None      # per GPU; App. D stage 3: 2
     resolutions: list | None = None
     frames: list | None = None
-    dino_path: str | None = None       # stage 3: local DINOv3 (or any transformers vision backbone) directory
-    dino_weight: float = 0.6           # frame-retention weight (not stated; we reuse lambda_drift = 0.6, App. D)
+    # frame-level retention (App. D stage 3), scored by the model's drift reference (model config "reference":
+    # the un-adapted VAE by default, or a local DINOv2/DINOv3 directory); 0 -> off. Weight not stated in the paper;
+    # stage 3 reuses lambda_drift = 0.6 (App. D)
+    retention_weight: float = 0.0
     log_every: int = 1
     val_every: int = 1000
     ckpt_every: int = 1000
@@ -116,13 +118,16 @@ class TrainConfig:
     model_overrides: dict = field(default_factory=dict)  # nested dict merged into the model config (strict keys)
     seed: int = 0
     precision: str = "auto"            # "auto": bf16 autocast on CUDA, fp32 on CPU | "fp32" | "bf16"
-    threads: int = 0                   # torch CPU threads; 0 -> leave the default
+    threads: int = 0                   # torch CPU threads; 0 -> 1 when deterministic, else the default
+    # bit-identical reruns: torch.use_deterministic_algorithms(True) and (CPU, threads = 0) one intra-op thread
+    # for the duration of training; the data order is seeded already (BucketBatchSampler, per-sample generators)
+    deterministic: bool = True
     data: DataConfig = field(default_factory=DataConfig)
     stage0: Stage0Config = field(default_factory=Stage0Config)
     stage1: StageConfig = field(default_factory=lambda: StageConfig(steps=30_000, disabled_losses=["ar"]))
     stage2: StageConfig = field(default_factory=lambda: StageConfig(steps=60_000))
     stage3: StageConfig = field(default_factory=lambda: StageConfig(
-        steps=180_000, batch_size=2, resolutions=[128, 256, 512, 1024, 2048, 4096]))
+        steps=180_000, batch_size=2, resolutions=[128, 256, 512, 1024, 2048, 4096], retention_weight=0.6))
 
     def __post_init__(self):
         if self.precision not in ("auto", "fp32", "bf16"):
@@ -169,9 +174,10 @@ class TrainConfig:
             stage0=Stage0Config(steps=400, lr=1e-4, warmup_steps=20, val_every=200, ckpt_every=200),
             stage1=StageConfig(steps=200, lr=5e-4, warmup_steps=10, disabled_losses=["ar"], val_every=100,
                                ckpt_every=100),
-            stage2=StageConfig(steps=20, lr=3e-4, val_every=20, ckpt_every=20),
+            # L_AR gets a real budget: 300 steps (the random 2-layer LM starts at uniform, 16 ln 2 nats/token)
+            stage2=StageConfig(steps=300, lr=3e-4, warmup_steps=10, val_every=150, ckpt_every=150),
             stage3=StageConfig(steps=20, lr=1e-4, batch_size=1, resolutions=[32, 64], val_every=20,
-                               ckpt_every=20),
+                               ckpt_every=20, retention_weight=0.6),
         )
 
 

@@ -4,17 +4,24 @@ PSNR: per clip over all its pixels, frames and channels, with values mapped to [
 mean over clips. SSIM: scikit-image's Gaussian-window SSIM (:func:`pyratok.image_quality.ssim`, checked against
 scikit-image in tests/test_image_quality.py) per frame, averaged over frames and clips. The reconstruction is
 clamped to [-1, 1] first, as any decoded video would be.
+
+Held-out L_AR (:func:`evaluate_ar_nll`): the AR alignment's NLL of every visual token of clean (unmasked) clips given
+their captions, in nats, averaged over all tokens of all clips, next to the uniform reference K ln 2 (= ln 2^K,
+11.09 nats for K = 16). Both heads share that reference: the "index" head's uniform softmax over 2^K codes and the
+"bits" head's K fair coins give the same ln 2^K per token.
 """
 from __future__ import annotations
 
 from typing import Callable, Iterable
+
+import math
 
 import torch
 from torch import Tensor
 
 from ..image_quality import psnr, ssim, video_to_frames
 
-__all__ = ["clip_psnr_ssim", "evaluate_reconstruction"]
+__all__ = ["clip_psnr_ssim", "evaluate_reconstruction", "evaluate_ar_nll"]
 
 
 @torch.no_grad()
@@ -52,3 +59,41 @@ def evaluate_reconstruction(reconstruct: Callable[[Tensor, list[str]], Tensor], 
         return {"psnr": None, "ssim": None, "n_clips": 0}
     p, s = torch.cat(ps), torch.cat(ss)
     return {"psnr": float(p.mean()), "ssim": float(s.mean()), "n_clips": int(p.numel())}
+
+
+@torch.no_grad()
+def evaluate_ar_nll(model, batches: Iterable[dict], device: torch.device | str = "cpu",
+                    max_batches: int | None = None) -> dict:
+    """Held-out per-token L_AR of a PyraTok ``model`` (needs ``model.ar_nll(video, texts)``) over ``batches``.
+
+    Returns {"nll", "uniform", "head", "n_tokens", "n_clips", "nll_per_level"}: token-weighted mean NLL in nats per
+    visual token, the uniform reference K ln 2, the head ("index" | "bits") and the per-level means; with no clip
+    at all "nll" is None.
+    """
+    k = model.config.alignment.num_bits
+    total, count, clips = 0.0, 0, 0
+    level_sum: list[float] = []
+    level_n: list[int] = []
+    was = model.training
+    model.eval()
+    try:
+        for i, batch in enumerate(batches):
+            if max_batches is not None and i >= max_batches:
+                break
+            if batch["video"] is None:
+                continue
+            out = model.ar_nll(batch["video"].to(device), list(batch["texts"]))
+            for lvl, t in enumerate(out.token_nll):
+                if lvl >= len(level_sum):
+                    level_sum.append(0.0)
+                    level_n.append(0)
+                level_sum[lvl] += float(t.double().sum())
+                level_n[lvl] += t.numel()
+                total += float(t.double().sum())
+                count += t.numel()
+            clips += int(batch["video"].shape[0])
+    finally:
+        model.train(was)
+    return {"nll": total / count if count else None, "uniform": k * math.log(2), "head": model.config.alignment.head,
+            "n_tokens": count, "n_clips": clips,
+            "nll_per_level": [s / n for s, n in zip(level_sum, level_n)]}

@@ -46,7 +46,9 @@ class StageSpec:
     objective: ``forward(video (B, 3, T, H, W) in [-1, 1], texts: list[str]) -> (loss scalar, logs dict)``;
     params: the parameters AdamW updates; write_weights(dir) / load_weights(dir): the model files of a checkpoint;
     reconstruct(video, texts) -> (B, 3, T, H, W) in [-1, 1], for validation (called under no_grad in eval mode);
-    multiple: spatial size every bucket side must be a multiple of (the model's spatial stride).
+    multiple: spatial size every bucket side must be a multiple of (the model's spatial stride);
+    extra_validation(batches, device, max_batches) -> {name: float}: more held-out metrics on the validation
+    batches (stage 2-3: the per-token L_AR and its uniform reference), logged as ``val/<name>``; None -> none.
     """
 
     name: str
@@ -56,6 +58,7 @@ class StageSpec:
     load_weights: Callable[[Path], None]
     reconstruct: Callable[[Tensor, list], Tensor]
     multiple: int
+    extra_validation: Callable | None = None
 
 
 def cosine_schedule(optimizer: torch.optim.Optimizer, total_steps: int, warmup_steps: int = 0,
@@ -94,6 +97,8 @@ def _validate(spec: StageSpec, val_pairs, data: DataConfig, ctx: DistContext, fa
     try:
         with torch.random.fork_rng(devices=[ctx.device] if ctx.device.type == "cuda" else []), autocast(ctx):
             res = evaluate_reconstruction(spec.reconstruct, batches(), ctx.device, max_batches=data.val_batches)
+            if spec.extra_validation is not None:
+                res.update(spec.extra_validation(batches(), ctx.device, data.val_batches))
     finally:
         module.train(was_training)
     return {f"val/{k}": v for k, v in res.items() if v is not None}

@@ -11,8 +11,10 @@ continues from its latest checkpoint.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import random
 from pathlib import Path
 
@@ -25,7 +27,7 @@ from .config import TrainConfig
 from .distributed import DistContext, barrier, init_distributed
 from .loop import stage_done, train_stage
 
-__all__ = ["run_training", "seed_everything", "load_data"]
+__all__ = ["run_training", "seed_everything", "load_data", "deterministic_training"]
 
 log = logging.getLogger("pyratok.train")
 
@@ -34,6 +36,32 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+
+
+@contextlib.contextmanager
+def deterministic_training(enabled: bool, device: torch.device, threads: int = 0):
+    """For the duration of training: ``torch.use_deterministic_algorithms(True)`` and, on CPU, ``threads`` intra-op
+    threads (0 -> 1 when ``enabled``: a reduction split over a different number of threads sums in a different
+    order, so a run's weights would depend on the machine's core count). Both are restored afterwards.
+
+    On CUDA the deterministic mode is ``warn_only`` (some kernels, e.g. trilinear-upsampling backward, have no
+    deterministic implementation; they warn instead of failing) and cuBLAS gets a fixed workspace
+    (``CUBLAS_WORKSPACE_CONFIG=:4096:8``, as PyTorch's reproducibility notes require)."""
+    was_det, was_warn = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
+    was_threads = torch.get_num_threads()
+    cpu = torch.device(device).type == "cpu"
+    try:
+        if enabled:
+            if not cpu:
+                os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+            torch.use_deterministic_algorithms(True, warn_only=not cpu)
+        n = threads or (1 if enabled else 0)
+        if cpu and n:
+            torch.set_num_threads(n)
+        yield
+    finally:
+        torch.use_deterministic_algorithms(was_det, warn_only=was_warn)
+        torch.set_num_threads(was_threads)
 
 
 def load_data(cfg: TrainConfig, out: Path, ctx: DistContext, failures: FailureLog):
@@ -72,14 +100,17 @@ def run_training(cfg: TrainConfig, out: str | Path, stages: list[int] | None = N
 
     ``model_hook(model)``: called on the PyraTok model of stages 1-3 before training (tests and the CI gate use it
     to inject a deliberate regression)."""
+    out = Path(out)
+    ctx = ctx or init_distributed(cfg.precision)
+    with deterministic_training(cfg.deterministic, ctx.device, cfg.threads):
+        return _run(cfg, out, stages, resume, steps, init, progress, stop_after, ctx, model_hook)
+
+
+def _run(cfg, out, stages, resume, steps, init, progress, stop_after, ctx, model_hook) -> dict:
     from .stage0 import build_stage0
     from .stages import build_pyratok_stage, init_model
     from ..backbones.wan import latent_stride_for
 
-    out = Path(out)
-    ctx = ctx or init_distributed(cfg.precision)
-    if cfg.threads and ctx.device.type == "cpu":
-        torch.set_num_threads(cfg.threads)
     model_config = cfg.model_config()  # validates the model config before any work
     has_vae = bool(model_config.backbone.pretrained_path)
     if stages is None:

@@ -4,10 +4,12 @@
   codebook terms with the local text alignment, drift). The AR alignment LM exists but is frozen (its parameters
   get no gradient without L_AR).
 * Stage 2 — text-visual token alignment: adds L_AR (λ_AR = 1.5), same resolutions and frames as stage 1.
-* Stage 3 — multi-resolution, multi-aspect fine-tuning, batch 4 -> 2 per GPU, all losses plus the DINO frame-level
-  retention term, *only where DINO weights are given* (``dino_path``); otherwise it is off and the log says so.
+* Stage 3 — multi-resolution, multi-aspect fine-tuning, batch 4 -> 2 per GPU, all losses plus the frame-level
+  retention term (weight ``retention_weight``), scored by the model's drift reference (``PyraTokConfig.reference``:
+  the un-adapted VAE by default, DINOv2/DINOv3 from a local directory as in the paper; :mod:`pyratok.reference`).
 
-Trainable in every stage: encoder LoRA, LaPQ, ``text_to_bits`` (and the AR LM from stage 2). The VAE base weights
+Trainable in every stage: encoder LoRA, LaPQ, the drift reference's projection when it is a vision encoder (and the
+AR LM from stage 2). ``text_to_bits`` is a fixed map (no parameters). The VAE base weights
 and the text encoder stay frozen (App. D). Each stage starts from the previous stage's ``final/`` weights (stage 1:
 the stage-0 VAE, or the pretrained Wan VAE of ``backbone.pretrained_path``).
 
@@ -22,63 +24,26 @@ import logging
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..model import PyraTok, PyraTokConfig
 from .config import StageConfig
 from .loop import StageSpec
 
-__all__ = ["PyraTokObjective", "FrameRetention", "build_pyratok_stage", "init_model"]
+__all__ = ["PyraTokObjective", "build_pyratok_stage", "init_model"]
 
 log = logging.getLogger("pyratok.train")
 
 
-class FrameRetention(nn.Module):
-    """DINO frame-level retention (App. D stage 3): 1 - cos(DINO(x'_t), DINO(x_t)) averaged over frames, with the
-    frozen DINO image encoder loaded from a local transformers directory (DINOv3 in the paper; any
-    ``AutoModel`` vision backbone with a CLS token works, e.g. DINOv2). Frames are resized to ``size`` and
-    normalised with the ImageNet statistics DINO was trained with. Gradients reach the reconstruction only."""
-
-    MEAN = (0.485, 0.456, 0.406)
-    STD = (0.229, 0.224, 0.225)
-
-    def __init__(self, path: str | Path, size: int = 224):
-        super().__init__()
-        from transformers import AutoModel
-
-        p = Path(path)
-        if not p.is_dir():
-            raise FileNotFoundError(f"DINO weights directory not found: {p} (stage3.dino_path)")
-        self.net = AutoModel.from_pretrained(str(p), local_files_only=True).eval().requires_grad_(False)
-        self.size = size
-        self.register_buffer("mean", torch.tensor(self.MEAN).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(self.STD).view(1, 3, 1, 1), persistent=False)
-
-    def embed(self, video: Tensor) -> Tensor:
-        """(B, 3, T, H, W) in [-1, 1] -> (B * T, D) CLS features."""
-        b, c, t, h, w = video.shape
-        x = video.permute(0, 2, 1, 3, 4).reshape(b * t, c, h, w)
-        x = F.interpolate((x + 1) / 2, size=(self.size, self.size), mode="bilinear", align_corners=False)
-        x = (x - self.mean) / self.std
-        return self.net(pixel_values=x).last_hidden_state[:, 0]
-
-    def forward(self, recon: Tensor, video: Tensor) -> Tensor:
-        self.net.eval()
-        with torch.no_grad():
-            target = self.embed(video)
-        return (1 - F.cosine_similarity(self.embed(recon), target, dim=-1)).mean()
-
-
 class PyraTokObjective(nn.Module):
-    """forward(video, texts) -> (loss, logs): PyraTok's loss (every enabled term) + the optional DINO retention.
-    Logs every loss term, PSNR, per-level codebook utilisation and entropies (``PyraTokOutput.metrics``)."""
+    """forward(video, texts) -> (loss, logs): PyraTok's loss (every enabled term) + ``retention_weight`` x the
+    frame-level retention of the model's drift reference (off at weight 0). Logs every loss term, PSNR, per-level
+    codebook utilisation and entropies (``PyraTokOutput.metrics``)."""
 
-    def __init__(self, model: PyraTok, retention: FrameRetention | None = None, retention_weight: float = 0.0):
+    def __init__(self, model: PyraTok, retention_weight: float = 0.0):
         super().__init__()
         self.model = model
-        self.retention = retention
-        self.retention_weight = retention_weight
+        self.retention_weight = float(retention_weight)
 
     def forward(self, video: Tensor, texts: list[str]):
         out = self.model(video, texts)
@@ -86,10 +51,10 @@ class PyraTokObjective(nn.Module):
         logs = {"loss": loss.detach()}
         logs.update({k: v.detach() if isinstance(v, Tensor) else v for k, v in out.losses.items()})
         logs.update(out.metrics)
-        if self.retention is not None:
-            r = self.retention(out.recon, video)
+        if self.retention_weight > 0:
+            r = self.model.reference.frame_retention(out.recon, video, self.model.backbone)
             loss = loss + self.retention_weight * r
-            logs["dino_retention"] = r.detach()
+            logs["retention"] = r.detach()
             logs["loss"] = loss.detach()
         return loss, logs
 
@@ -149,14 +114,10 @@ def build_pyratok_stage(stage: int, model: PyraTok, cfg: StageConfig) -> StageSp
     if stage == 1 and model.config.losses.on("ar"):
         log.warning("stage1: L_AR is on; App. D adds it only in stage 2")
 
-    retention = None
-    if stage == 3:
-        if cfg.dino_path:
-            retention = FrameRetention(cfg.dino_path)
-            log.info("stage3: DINO frame-retention term on (weight %.3g, weights %s)", cfg.dino_weight, cfg.dino_path)
-        else:
-            log.warning("stage3: no DINO weights given (stage3.dino_path); the DINO frame-retention term is off")
-    objective = PyraTokObjective(model, retention, cfg.dino_weight)
+    if cfg.retention_weight > 0:
+        log.info("stage%d: frame-retention term on (weight %.3g, reference: %s)", stage, cfg.retention_weight,
+                 model.config.reference.label)
+    objective = PyraTokObjective(model, cfg.retention_weight)
 
     def write(d: Path):
         with _config_losses(model, base_losses):
@@ -170,6 +131,14 @@ def build_pyratok_stage(stage: int, model: PyraTok, cfg: StageConfig) -> StageSp
                              f"(missing {sorted(expected - set(state))[:5]}, unexpected {sorted(set(state) - expected)[:5]})")
         model.load_state_dict(state, strict=False)
 
+    extra = None
+    if model.alignment is not None and model.config.losses.on("ar"):
+        def extra(batches, device, max_batches):
+            from .evaluate import evaluate_ar_nll
+
+            r = evaluate_ar_nll(model, batches, device, max_batches=max_batches)
+            return {"ar_nll": r["nll"], "ar_uniform": r["uniform"]} if r["nll"] is not None else {}
+
     return StageSpec(name=f"stage{stage}", objective=objective, params=model.trainable_parameters(),
                      write_weights=write, load_weights=load, reconstruct=objective.reconstruct,
-                     multiple=int(model.backbone.latent_stride[1]))
+                     multiple=int(model.backbone.latent_stride[1]), extra_validation=extra)

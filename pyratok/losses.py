@@ -90,9 +90,13 @@ def bernoulli_kl(logits_p: Tensor, logits_q: Tensor) -> Tensor:
 def hierarchical_kl(logits: Tensor, prev_logits: Tensor, grid: tuple, prev_grid: tuple) -> Tensor:
     """Term 3. logits (B, N_l, K), prev_logits (B, N_{l-1}, K) on their grids -> scalar, nats per bit."""
     if tuple(grid) != tuple(prev_grid):
+        # the pyramid's own resize (lapq.resize_grid): nested cells, the causal key frame resized on its own, so
+        # level l is compared with exactly the cells of level l-1 that it covers (trilinear would blend the key
+        # frame into the next time step)
+        from .lapq import resize_grid
+
         b, n, k = prev_logits.shape
-        prev = prev_logits.transpose(1, 2).reshape(b, k, *prev_grid)
-        prev = F.interpolate(prev, size=tuple(grid), mode="trilinear", align_corners=False)
+        prev = resize_grid(prev_logits.transpose(1, 2).reshape(b, k, *prev_grid), tuple(grid))
         prev_logits = prev.flatten(2).transpose(1, 2)
     return bernoulli_kl(logits.float(), prev_logits.float()).mean()
 

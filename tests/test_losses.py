@@ -77,3 +77,14 @@ def test_disabled_terms_are_not_computed():
     assert set(some) == {"commitment", "entropy", "text_alignment"}
     # the sum over levels: commitment of 3 levels
     assert float(allterms["commitment"]) == pytest.approx(sum(float(q.commitment) / K for q in quant), rel=1e-6)
+
+
+def test_hierarchical_kl_compares_level_l_with_the_causal_cells_it_covers():
+    # hand-worked: level l-1 has 9 time steps (key frame + 8), level l has 5 (key frame + 4 groups of 2);
+    # logits 0..8 on the finer grid average to [0, (1+2)/2, (3+4)/2, (5+6)/2, (7+8)/2] on the coarser one
+    from pyratok.losses import hierarchical_kl
+
+    prev = torch.arange(9, dtype=torch.float32).view(1, 9, 1)
+    exact = torch.tensor([0.0, 1.5, 3.5, 5.5, 7.5]).view(1, 5, 1)
+    assert hierarchical_kl(exact, prev, (5, 1, 1), (9, 1, 1)).item() == pytest.approx(0.0, abs=1e-7)
+    assert hierarchical_kl(exact + 1.0, prev, (5, 1, 1), (9, 1, 1)).item() > 1e-3

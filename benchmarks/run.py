@@ -129,10 +129,10 @@ def main(argv=None) -> int:
         p.error(str(err))
     out = Path(run_cfg.out)
     if args.render_only:
-        from benchmarks.tables.render import render_all
+        from benchmarks.publish import publish
 
-        written = render_all(out)
-        print(f"[run] rendered {len(written)} files into {out}")
+        written = publish(out)
+        print(f"[run] rendered {len(written)} files into {out} (tables, figures, site/index.html, results.json)")
         return 0
     from benchmarks.engine.loop import Run
 

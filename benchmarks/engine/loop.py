@@ -392,12 +392,12 @@ class Run:
         return self.summary
 
     def render(self) -> list[Path]:
-        """Records, failures, summary and the resolved config into ``cfg.out``; then the tables and figures."""
+        """Records, failures and summary into ``cfg.out``; then the tables, figures, site and results.json."""
+        from benchmarks.publish import publish
         from benchmarks.records import write_outputs
-        from benchmarks.tables.render import render_all
 
         write_outputs(Path(self.cfg.out), self.summary, self.cfg.benchmarks)
-        return render_all(Path(self.cfg.out))
+        return publish(Path(self.cfg.out))
 
 
 def run(cfg: RunConfig) -> RunSummary:

@@ -88,6 +88,10 @@ class Run:
         self._locate_data()
 
     def _locate_data(self) -> None:
+        if any(getattr(b, "needs_i3d", False) for b in self.benches.values()):
+            from benchmarks.provisioning.i3d import ensure_i3d
+
+            ensure_i3d(log=self.log)   # once, on the driver, before any FVD shard needs it
         synthetic_root = None
         if self.cfg.data_root is None and self.benches:
             from benchmarks.provisioning.training_data import ensure_synthetic

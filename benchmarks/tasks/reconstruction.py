@@ -12,9 +12,9 @@ Protocol (versioned; the paper gives no more than the metric names, so these are
   pixels and RGB channels on [0, 1] (``(x + 1) / 2``), reconstruction clamped, a frame's MSE floored at 1e-12
   (120 dB), mean over frames, then over clips. The per-clip-MSE variant (one PSNR from the MSE over all of a clip's
   pixels, frames and channels, :mod:`pyratok.train.evaluate`; protocol 1.0's ``psnr``) is recorded beside it as
-  ``psnr_clip_mse``; on single images (COCO) the two are equal. SSIM: scikit-image's Gaussian SSIM (window sigma 1.5,
-  truncated at 3.5 sigma, K1 .01, K2 .03, data range 1) per RGB channel, averaged over channels, per frame; mean over
-  frames then clips. LPIPS (AlexNet, inputs in [-1, 1]) per frame, mean; *unavailable* without the ImageNet AlexNet
+  ``psnr_clip_mse``; on single images (COCO) the two are equal. SSIM: scikit-image's Gaussian SSIM (11-tap window,
+  sigma 1.5, K1 .01, K2 .03, data range 1) per RGB channel over the valid (unpadded) window positions, averaged over
+  channels, per frame; mean over frames then clips. LPIPS (AlexNet, inputs in [-1, 1]) per frame, mean; *unavailable* without the ImageNet AlexNet
   weights (no download here) — the record says so and carries no value.
 * Every mean metric's record carries ``extra["ci95"]``: the 95 % percentile-bootstrap interval over the clips (seed
   0, 2000 resamples, :func:`benchmarks.metrics.uncertainty.bootstrap_ci`), and ``extra["conventions"]``.
@@ -43,8 +43,9 @@ CONVENTIONS = {
     "value_range": "tokenizer input [-1, 1]; PSNR / SSIM on RGB mapped to [0, 1], reconstruction clamped",
     "psnr": "mean over frames of per-frame PSNR (RGB, MSE floored at 1e-12), then mean over clips",
     "psnr_clip_mse": "PSNR of the MSE over all pixels, frames and RGB channels of a clip, then mean over clips",
-    "ssim": "scikit-image-style Gaussian SSIM (sigma 1.5, truncate 3.5, K1 .01, K2 .03, data range 1) per RGB "
-            "channel, channel mean, per frame; mean over frames, then clips",
+    "ssim": "scikit-image-style Gaussian SSIM (11-tap window, sigma 1.5, K1 .01, K2 .03, data range 1) per RGB "
+            "channel, mean over the valid (unpadded) window positions and the channels, per frame; mean over "
+            "frames, then clips",
     "lpips": "AlexNet LPIPS per frame on [-1, 1], mean over frames then clips; unavailable here: the ImageNet "
              "AlexNet / LPIPS weights cannot be downloaded (offline), so no value is recorded",
     "ci95": "percentile bootstrap over clips, seed 0, 2000 resamples",

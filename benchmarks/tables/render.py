@@ -270,6 +270,10 @@ def _reference_row(mr: MeasuredRow, spec: TableSpec, records: list[dict], compar
             continue
         if mr.draws:
             draws = [r for r in col_recs if r["tokenizer"] in names]
+            if draws and all(r.get("higher_is_better") is None for r in draws):
+                cells.append("")     # a descriptive column (chance, rate): no null to compare with
+                meta.append(None)
+                continue
             ns = noise.null_of(col_recs, names)
             if ns is None:
                 cells.append("—" if not draws else "n/a")

@@ -34,6 +34,45 @@ __all__ = ["collect_specs", "collect_figures", "load_records", "build_table", "r
 REPO = Path(__file__).resolve().parents[2]
 
 
+#: the "How to read these tables" section of ``<out>/tables/README.md``
+HOW_TO_READ = """## How to read these tables
+
+**Rows.** Three kinds, never mixed: *paper* rows (the paper's own numbers, `leaderboards/`), *measured* rows (bold:
+this harness, on the data named in the row's Numbers column: synthetic, real sample or real dataset) and, under
+*References (same code, same data)* (italic), trivial methods scored by the same benchmark code on the same data:
+
+- reconstruction and compression (Tables 1, 6, 7, 9): **Grey** (every pixel mid-grey, 0 bits), **Mean colour** (each
+  clip's mean RGB at 8 bits per channel, 24 bits per clip), **Bicubic** (each frame bicubic-downsampled to the
+  largest 8-bit RGB grid within tiny PyraTok's bits per pixel, upsampled back; Table 7: within the compression
+  target);
+- zero-shot understanding (Tables 3, 4, 5, 10): the **random-feature null** (seeded standard-normal features and
+  text embeddings, `ref-random-features:seed=0..19`), shown as *mean / p95* over the 20 draws, and **Chance** (the
+  analytic expected score of a uniform random guesser, `benchmarks.metrics.chance`; detection and mask mAP have
+  none, their floor is the null);
+- generation (Tables 2, 8): no reference yet; the real-vs-real FVD floor is not computed (the notes say so).
+
+**Cells.** `15.10 [14.20, 16.00]` = the value and its 95 % percentile-bootstrap interval over the evaluation samples
+(clips, images, videos or questions; seed 0, 2000 resamples; the record's `extra.ci95`). Zero-shot protocols with
+class splits also record the interval over splits (`extra.ci95_splits`). The interval is the noise of the
+evaluation set, not of training. A cell without brackets has no interval in its record (a record from before
+intervals, a set-level value, or a single sample). `—` = not run; `n/a` = run but not computable (the notes say why).
+
+**Marks.** `†` = the cell's interval overlaps a reference's (its interval, the null's range up to its 95th
+percentile, or the chance level): not distinguishable from a trivial method. `↓` = the interval lies entirely on the
+worse side of a reference's. An unmarked cell with an interval is beyond noise better than every reference in its
+column; each table's notes list those cells. `‡` = an untrained (random-init) tokenizer, a smoke-test number.
+`(probe)` = scored through the ridge text-alignment probe, not the tokenizer's own text space.
+
+**Conventions** (reconstruction and compression): values in [-1, 1] at the tokenizer, metrics on RGB in [0, 1];
+PSNR = mean of per-frame PSNRs, then over clips (the per-clip-MSE PSNR is recorded beside it as `psnr_clip_mse`);
+SSIM with an 11-tap Gaussian window (sigma 1.5) per RGB channel, channel mean, per frame; LPIPS (AlexNet) is
+unavailable offline and never substituted. Every record repeats them in `extra.conventions`.
+
+**Pasting.** The `.csv` has one line per cell with `tokenizer, benchmark, metric` (the record behind it),
+`ci95_lo, ci95_hi` and `mark`, and ends with `# note:` / `# provenance:` lines; the `.tex` carries the notes as a
+commented caption. Skip lines starting with `# ` to read the data."""
+
+
 def _modules():
     from benchmarks.tables import TABLE_MODULES
 
@@ -439,13 +478,15 @@ def render_all(out: str | Path) -> list[Path]:
             p.write_text(text)
             written.append(p)
         n_meas = sum(1 for r in t["rows"] if r["kind"] == "measured")
-        index.append(f"- [{spec.title}]({key}.md): {n_meas} measured rows")
+        n_ref = sum(1 for r in t["rows"] if r["kind"] == "reference")
+        index.append(f"- [{spec.title}]({key}.md): {n_meas} measured rows"
+                     + (f", {n_ref} reference rows" if n_ref else ""))
     for fig in collect_figures():
         try:
             written += [Path(p) for p in (fig(records, fdir) or [])]
         except Exception as err:  # noqa: BLE001 — one broken figure must not lose the tables
             print(f"[tables] figure {getattr(fig, '__name__', fig)} failed: {type(err).__name__}: {err}")
-    (tdir / "README.md").write_text("\n".join(index) + "\n")
+    (tdir / "README.md").write_text("\n".join(index + ["", HOW_TO_READ]) + "\n")
     written.append(tdir / "README.md")
     return written
 

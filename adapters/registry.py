@@ -101,6 +101,14 @@ register("vvc", "adapters.codecs:build", "codec", "H.266/VVC",
          paper_only="PyAV's FFmpeg build has no VVC encoder (libvvenc); the VVC row of Table 7 stays paper-reported",
          codec="libvvenc")
 
+# References (not tokenizers): trivial methods scored by the same benchmark code on the same data, so a reader sees
+# what a number is worth; a reference runs only on benchmarks whose needs its capabilities cover
+register("ref-grey", "adapters.references:build", "reference", "REFERENCE: every pixel mid-grey, 0 bits", reference="grey")
+register("ref-mean-colour", "adapters.references:build", "reference", "REFERENCE: per-clip mean RGB colour, 24 bits per clip", reference="mean-colour")
+register("ref-bicubic", "adapters.references:build", "reference", "REFERENCE: bicubic down/up-sampling at tiny PyraTok's bits per pixel (8-bit RGB grid)", reference="bicubic", bpp="match:pyratok-tiny")
+register("ref-random-features", "adapters.references:build", "reference", "REFERENCE: seeded Gaussian features and text embeddings (random-feature null; ref-random-features:seed=N)", reference="random-features", seed=0)
+
+
 def list_tokenizers(include_paper_only: bool = True) -> list[str]:
     return sorted(n for n, s in TOKENIZERS.items() if include_paper_only or not s.paper_only)
 

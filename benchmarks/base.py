@@ -158,6 +158,8 @@ class Benchmark(ABC):
     def applies_to(self, identity: dict) -> str | None:
         """None when the tokenizer (its identity dict) can run this benchmark, else the reason it cannot."""
         kind = identity.get("kind")
+        if identity.get("reference"):
+            return self._reference_applies(identity)
         if "tokens" in self.requires and kind != "discrete":
             return f"needs discrete tokens; {identity['tokenizer']} is {kind}"
         if "bits" in self.requires and kind == "continuous":
@@ -166,6 +168,21 @@ class Benchmark(ABC):
             return f"needs features; {identity['tokenizer']} is a codec"
         if "decode" in self.requires and kind not in ("discrete", "continuous", "codec"):
             return f"cannot decode ({kind})"
+        return None
+
+    def _reference_applies(self, identity: dict) -> str | None:
+        """A reference method (``identity["reference"]``) declares its ``capabilities`` (a subset of decode, bits,
+        features, text); it runs only where they cover :attr:`requires`. A features benchmark also needs ``text``
+        (zero-shot scoring embeds class names / answers with the method's own text space), and references are
+        never timed (latency and parameters of a trivial method are not a comparison)."""
+        caps = set(identity.get("capabilities") or ())
+        need = set(self.requires) | ({"text"} if "features" in self.requires else set())
+        lacking = sorted(need - caps)
+        if lacking:
+            return (f"reference {identity.get('tokenizer')} lacks {', '.join(lacking)} (has "
+                    f"{', '.join(sorted(caps)) or 'nothing'}): not applicable to {self.name}")
+        if self.task == "efficiency":
+            return f"reference {identity.get('tokenizer')}: a trivial method is not timed"
         return None
 
     def default_tokenizers(self) -> list[str]:

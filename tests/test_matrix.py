@@ -28,16 +28,20 @@ def test_every_declared_runnable_row_is_run_by_default():
     for row in MATRIX:
         if row.not_run:
             continue
+        if row.chance:   # analytic: nothing runs
+            assert row.run_names() == () and row.reference
+            continue
         assert row.tokenizer in REGISTRY, f"{row.table} row {row.label!r}: tokenizer {row.tokenizer!r} not registered"
         for b in row.benchmarks:
             assert b in SUITE_ALL, (row, b)
-            assert (b, row.tokenizer) in runs, f"{row.table} row {row.label!r} needs {b} x {row.tokenizer}"
+            for name in row.run_names():
+                assert (b, name) in runs, f"{row.table} row {row.label!r} needs {b} x {name}"
 
 
 def test_every_default_run_lands_in_a_table_column():
     columns = _table_columns()
     for b, t in _default_runs():
-        homes = [r.table for r in MATRIX if r.tokenizer == t and b in r.benchmarks]
+        homes = [r.table for r in MATRIX if t in r.run_names() and b in r.benchmarks]
         assert any(b in columns[h] for h in homes), f"default run {b} x {t} fills no table column"
 
 
@@ -78,3 +82,26 @@ def test_a_new_row_changes_the_defaults_and_bad_tables_are_refused():
     with pytest.raises(ValueError, match="unknown table 'table99'"):
         Row("table99", "x", "x")
     assert set(BENCHMARKS) == set(SUITE_ALL)
+
+
+def test_reference_rows_are_declared_apart_for_every_measured_table():
+    refs = {t: [r for r in rows_of(t) if r.reference] for t in TABLE_BENCHMARKS}
+    image_refs = {"ref-grey", "ref-mean-colour", "ref-bicubic"}
+    for t in ("table1", "table6", "table7", "table9"):
+        assert {r.tokenizer for r in refs[t]} == image_refs, t
+        assert all(set(r.benchmarks) <= set(TABLE_BENCHMARKS[t]) - {"tokenizer-efficiency"} for r in refs[t])
+    for t in ("table3", "table4", "table5", "table10"):
+        null = [r for r in refs[t] if r.draws]
+        assert len(null) == 1 and null[0].draws >= 20 and null[0].tokenizer == "ref-random-features", t
+        names = null[0].run_names()
+        assert names[0] == "ref-random-features:seed=0" and len(set(names)) == null[0].draws
+    assert [r.chance for r in refs["table5"]].count(True) == 1 and not any(r.chance for r in refs["table4"])
+    # reference rows come after every tokenizer row of their table, and the null's seeds are default runs
+    for t in TABLE_BENCHMARKS:
+        kinds = [r.reference for r in rows_of(t)]
+        assert kinds == sorted(kinds), t
+    assert "ref-random-features:seed=19" in default_tokenizers_for("thumos14-tal")
+    assert "ref-grey" in default_tokenizers_for("coco-recon") and "ref-grey" not in default_tokenizers_for(
+        "tokenizer-efficiency")
+    with pytest.raises(ValueError, match="must be a reference row"):
+        Row("table4", "x", "x", draws=3)

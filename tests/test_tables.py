@@ -42,7 +42,7 @@ def test_probe_and_random_init_cells_are_marked():
     recs = [_rec("tok-a", "webvid-recon", "psnr", 10.0, text_space="probe", checkpoint_origin="random-init")]
     t = build_table(SPEC, recs)
     cell = [r for r in t["rows"] if r["kind"] == "measured"][0]["cells"][0]
-    assert cell == "10.00 (probe) †" and any("random-init" in n for n in t["notes"])
+    assert cell == "10.00 (probe) ‡" and any("random-init" in n for n in t["notes"])
 
 
 def test_exact_setting_match_wins_over_prefix():
@@ -97,8 +97,12 @@ def test_csv_and_tex_keep_notes_and_provenance():
     import csv
 
     data = list(csv.reader(line for line in csv_text.splitlines() if not line.startswith("# ")))
-    assert data[0] == ["row", "numbers", "column", "value"] and ["A", "measured here (synthetic)", "WebVid PSNR",
-                                                                 "14.77"] in data
+    assert data[0][:4] == ["row", "numbers", "column", "value"]
+    assert {"tokenizer", "benchmark", "metric", "ci95_lo", "ci95_hi", "mark"} <= set(data[0])
+    rows = [dict(zip(data[0], d)) for d in data[1:]]
+    a = next(r for r in rows if r["row"] == "A" and r["column"] == "WebVid PSNR")
+    assert (a["numbers"], a["value"], a["tokenizer"], a["benchmark"], a["metric"]) == (
+        "measured here (synthetic)", "14.77", "tok-a", "webvid-recon", "psnr")
     assert "% \\caption{Table 1: test." in tex and "% provenance: webvid-recon" in tex
 
 

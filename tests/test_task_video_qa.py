@@ -282,7 +282,7 @@ def test_table_specs_point_at_leaderboard_rows():
     assert len(t10.paper) == 7
     assert {"pyratok-tiny", "pyratok-tiny-wo-drift", "pyratok-tiny-wo-ar", "pyratok-tiny-wo-codebook"} \
         <= {r.tokenizer for r in t10.measured}
-    assert all(r.tokenizer in REGISTRY for r in t10.measured)
+    assert all(r.tokenizer in REGISTRY for r in t10.measured if not r.chance)   # chance: analytic, nothing runs
     t5 = specs["table5_mvbench"]
     lb5 = load_leaderboard("table5")
     for row in t5.paper:

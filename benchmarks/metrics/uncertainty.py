@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["CI95", "NullSummary", "bootstrap_ci", "splits_ci", "paired_difference_ci", "null_summary",
-           "reference_interval", "overlaps", "beyond_noise", "DEFAULT_N_BOOT", "MIN_NULL_DRAWS"]
+           "reference_interval", "overlaps", "beyond_noise", "interval_dict", "DEFAULT_N_BOOT", "MIN_NULL_DRAWS"]
 
 DEFAULT_N_BOOT = 2000      # resamples: the Monte Carlo error of a 95 % end is then ~0.1 standard errors
 MIN_NULL_DRAWS = 20        # fewest seeded draws of a null (a 95th percentile from fewer is its maximum)
@@ -189,3 +189,12 @@ def beyond_noise(measured: CI95, reference: CI95 | NullSummary | float, higher_i
     """True when ``measured``'s interval does not overlap the reference's: the difference is beyond noise (in
     either direction; compare ``measured.estimate`` with the reference to say which)."""
     return not overlaps((measured.lo, measured.hi), reference_interval(reference, higher_is_better))
+
+
+def interval_dict(values: Sequence[Any], statistic: Callable[[list], float] | None = None, *,
+                  method: str = "percentile bootstrap over samples") -> dict | None:
+    """``bootstrap_ci(values, statistic, seed=0, n_boot=2000).to_dict()`` for a result record's ``extra["ci95"]``,
+    or None when there are fewer than 2 units (no interval exists; the record says so by its absence)."""
+    if len(values) < 2:
+        return None
+    return bootstrap_ci(values, statistic, seed=0, n_boot=DEFAULT_N_BOOT, method=method).to_dict()

@@ -25,11 +25,52 @@ import io
 from collections import OrderedDict
 from pathlib import Path
 
-from benchmarks.tables.spec import Column, TableSpec
+from benchmarks.matrix import REFERENCE_GROUP
+from benchmarks.tables import noise
+from benchmarks.tables.spec import Column, MeasuredRow, TableSpec
 
 __all__ = ["collect_specs", "collect_figures", "load_records", "build_table", "render_all"]
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+#: the "How to read these tables" section of ``<out>/tables/README.md``
+HOW_TO_READ = """## How to read these tables
+
+**Rows.** Three kinds, never mixed: *paper* rows (the paper's own numbers, `leaderboards/`), *measured* rows (bold:
+this harness, on the data named in the row's Numbers column: synthetic, real sample or real dataset) and, under
+*References (same code, same data)* (italic), trivial methods scored by the same benchmark code on the same data:
+
+- reconstruction and compression (Tables 1, 6, 7, 9): **Grey** (every pixel mid-grey, 0 bits), **Mean colour** (each
+  clip's mean RGB at 8 bits per channel, 24 bits per clip), **Bicubic** (each frame bicubic-downsampled to the
+  largest 8-bit RGB grid within tiny PyraTok's bits per pixel, upsampled back; Table 7: within the compression
+  target);
+- zero-shot understanding (Tables 3, 4, 5, 10): the **random-feature null** (seeded standard-normal features and
+  text embeddings, `ref-random-features:seed=0..19`), shown as *mean / p95* over the 20 draws, and **Chance** (the
+  analytic expected score of a uniform random guesser, `benchmarks.metrics.chance`; detection and mask mAP have
+  none, their floor is the null);
+- generation (Tables 2, 8): no reference yet; the real-vs-real FVD floor is not computed (the notes say so).
+
+**Cells.** `15.10 [14.20, 16.00]` = the value and its 95 % percentile-bootstrap interval over the evaluation samples
+(clips, images, videos or questions; seed 0, 2000 resamples; the record's `extra.ci95`). Zero-shot protocols with
+class splits also record the interval over splits (`extra.ci95_splits`). The interval is the noise of the
+evaluation set, not of training. A cell without brackets has no interval in its record (a record from before
+intervals, a set-level value, or a single sample). `—` = not run; `n/a` = run but not computable (the notes say why).
+
+**Marks.** `†` = the cell's interval overlaps a reference's (its interval, the null's range up to its 95th
+percentile, or the chance level): not distinguishable from a trivial method. `↓` = the interval lies entirely on the
+worse side of a reference's. An unmarked cell with an interval is beyond noise better than every reference in its
+column; each table's notes list those cells. `‡` = an untrained (random-init) tokenizer, a smoke-test number.
+`(probe)` = scored through the ridge text-alignment probe, not the tokenizer's own text space.
+
+**Conventions** (reconstruction and compression): values in [-1, 1] at the tokenizer, metrics on RGB in [0, 1];
+PSNR = mean of per-frame PSNRs, then over clips (the per-clip-MSE PSNR is recorded beside it as `psnr_clip_mse`);
+SSIM with an 11-tap Gaussian window (sigma 1.5) per RGB channel, channel mean, per frame; LPIPS (AlexNet) is
+unavailable offline and never substituted. Every record repeats them in `extra.conventions`.
+
+**Pasting.** The `.csv` has one line per cell with `tokenizer, benchmark, metric` (the record behind it),
+`ci95_lo, ci95_hi` and `mark`, and ends with `# note:` / `# provenance:` lines; the `.tex` carries the notes as a
+commented caption. Skip lines starting with `# ` to read the data."""
 
 
 def _modules():
@@ -163,34 +204,63 @@ def build_table(spec: TableSpec, records: list[dict], identities: dict | None = 
         label = pr.label or pr.method + (f" ({pr.setting})" if pr.setting else "")
         rows.append({"label": label, "kind": "paper", "source": "paper-reported",
                      "cells": [c if c is not None else "" for c in cells]})
-    for mr in spec.measured:
-        cells, origins = [], set()
-        for c in spec.columns:
+    tok_rows = [mr for mr in spec.measured if not getattr(mr, "reference", False)]
+    ref_rows = [mr for mr in spec.measured if getattr(mr, "reference", False)]
+    # the references first (their comparators mark the tokenizer cells), drawn after the tokenizer rows
+    ref_out, comparators, null_draws = [], {i: [] for i in range(len(spec.columns))}, {}
+    for mr in ref_rows:
+        row = _reference_row(mr, spec, records, comparators, null_draws, used, missing)
+        if row is None:
+            not_run.append(mr)
+        else:
+            ref_out.append(row)
+    marks, n_no_interval = [], 0
+    for mr in tok_rows:
+        cells, meta, origins = [], [], set()
+        for i, c in enumerate(spec.columns):
             if c.benchmark is None:  # a fixed cell of the row, or an identity field (vocab, code_dim, params, ...)
                 ident = (identities or {}).get(mr.tokenizer, {})
                 v = dict(mr.cells).get(c.metric, ident.get(c.metric, ident.get("config", {}).get(c.metric)))
                 cells.append("" if v is None else _format(v, c))
+                meta.append(None)
                 continue
             rec = _measured(records, mr.tokenizer, c)
             if rec is None:
                 cells.append("—")
+                meta.append(None)
                 continue
             used.append(rec)
             origins.add(rec["data_origin"])
             cell = _fmt(rec, c)
+            ci = noise.record_interval(rec)
+            mark = ""
             if rec["value"] is None:
                 missing.setdefault(rec.get("note") or "no value", []).append((mr.label, c.label))
+            else:
+                cell += noise.interval_text(ci, c)
+                n_no_interval += ci is None
+                if ci is not None and rec.get("higher_is_better") is not None and comparators[i]:
+                    mark = noise.mark_of(rec, comparators[i])
+                    marks.append((mr.label, c.label, mark))
             if rec.get("text_space") == "probe":
                 cell += " (probe)"
+            if mark:
+                cell += " " + mark
             if rec.get("checkpoint_origin") == "random-init":
-                cell += " †"
+                cell += " " + noise.MARK_RANDOM_INIT
             cells.append(cell)
+            meta.append(_cell_meta(rec["tokenizer"], c, rec["value"], ci, mark))
         if all(x in ("—", "") for x, c in zip(cells, spec.columns) if c.benchmark is not None):
             not_run.append(mr)  # declared, nothing ran it: listed in the notes, never dropped silently
             continue
         src = "measured here (" + ", ".join(sorted(origins)) + ")" if origins else "measured here"
         rows.append({"label": mr.label + (f" [{mr.setting}]" if mr.setting else ""), "kind": "measured",
-                     "source": src, "cells": cells})
+                     "source": src, "cells": cells, "meta": meta})
+    if ref_out:
+        rows.append({"label": REFERENCE_GROUP, "kind": "group", "source": "", "cells": [""] * len(spec.columns)})
+        rows += ref_out
+    if any(m is not None for r in rows for m in r.get("meta", [])) or ref_rows:
+        notes += noise.noise_notes(marks, n_no_interval, bool(ref_rows), null_draws)
     for reason, cells in missing.items():
         cols = sorted({col for _, col in cells})  # (row label, column label): labels may hold " / "
         if len(cells) > 3:
@@ -202,9 +272,87 @@ def build_table(spec: TableSpec, records: list[dict], identities: dict | None = 
                              "results with `python -m benchmarks.run`")
         notes.append(f"Row not shown, not run: {mr.label} ({mr.tokenizer}): {why}.")
     if any(r.get("checkpoint_origin") == "random-init" for r in used):
-        notes.append("† untrained (random-init) tokenizer: a smoke-test number with no meaning.")
+        notes.append(f"{noise.MARK_RANDOM_INIT} untrained (random-init) tokenizer: a smoke-test number with no "
+                     "meaning.")
     return {"title": spec.title, "header": header, "rows": rows, "notes": _dedup(notes),
             "provenance": _provenance(used)}
+
+
+def _cell_meta(tokenizer: str, col: Column, value, ci, mark: str) -> dict:
+    """What the csv says about a measured cell beside its text (the site links it to its record)."""
+    return {"tokenizer": tokenizer, "benchmark": col.benchmark, "metric": col.metric,
+            "ci95_lo": "" if ci is None else noise.scaled(ci.lo, col),
+            "ci95_hi": "" if ci is None else noise.scaled(ci.hi, col), "mark": mark}
+
+
+def _reference_row(mr: MeasuredRow, spec: TableSpec, records: list[dict], comparators: dict, null_draws: dict,
+                   used: list, missing: dict) -> dict | None:
+    """One row of the references group (None when nothing ran it); adds each column's comparator."""
+    cells, meta, origins = [], [], set()
+    fewest = None
+    names = tuple(f"{mr.tokenizer}:seed={i}" for i in range(mr.draws)) if mr.draws else (mr.tokenizer,)
+    for i, c in enumerate(spec.columns):
+        if c.benchmark is None:
+            cells.append(dict(mr.cells).get(c.metric, ""))
+            meta.append(None)
+            continue
+        col_recs = [r for r in records if r["benchmark"] == c.benchmark and r["metric"] == c.metric]
+        if mr.chance:
+            ch = noise.chance_of(col_recs)
+            if ch is None:
+                cells.append("")
+                meta.append(None)
+                continue
+            comparators[i].append(ch[0])
+            cells.append(_format(ch[0], c))
+            meta.append(_cell_meta("chance", c, ch[0], None, ""))
+            continue
+        if mr.draws:
+            draws = [r for r in col_recs if r["tokenizer"] in names]
+            if draws and all(r.get("higher_is_better") is None for r in draws):
+                cells.append("")     # a descriptive column (chance, rate): no null to compare with
+                meta.append(None)
+                continue
+            ns = noise.null_of(col_recs, names)
+            if ns is None:
+                cells.append("—" if not draws else "n/a")
+                meta.append(None)
+                continue
+            used.extend(draws)
+            origins.update(r["data_origin"] for r in draws)
+            if ns.n_draws >= 2:
+                comparators[i].append(ns)
+            fewest = ns.n_draws if fewest is None else min(fewest, ns.n_draws)
+            cells.append(f"{_format(ns.mean, c)} / p95 {_format(ns.p95, c)}"
+                         + (f" (n = {ns.n_draws})" if ns.n_draws != mr.draws else ""))
+            meta.append({**_cell_meta(f"{mr.tokenizer}:seed=0..{mr.draws - 1}", c, ns.mean, None, ""),
+                         "null_p95": noise.scaled(ns.p95, c)})
+            continue
+        rec = _measured(records, mr.tokenizer, c)
+        if rec is None:
+            cells.append("—")
+            meta.append(None)
+            continue
+        used.append(rec)
+        origins.add(rec["data_origin"])
+        ci = noise.record_interval(rec)
+        if rec["value"] is None:
+            missing.setdefault(rec.get("note") or "no value", []).append((mr.label, c.label))
+            cells.append(_fmt(rec, c))
+        else:
+            cells.append(_fmt(rec, c) + noise.interval_text(ci, c))
+            if rec.get("higher_is_better") is not None:
+                comparators[i].append(noise.comparator_of(rec))
+        meta.append(_cell_meta(rec["tokenizer"], c, rec["value"], ci, ""))
+    measured_cols = [x for x, c in zip(cells, spec.columns) if c.benchmark is not None]
+    if all(x in ("—", "") for x in measured_cols):
+        return None
+    if mr.draws and fewest is not None:
+        null_draws[mr.label] = fewest
+    src = ("analytic (benchmarks.metrics.chance)" if mr.chance else
+           "reference, measured here (" + ", ".join(sorted(origins)) + ")")
+    return {"label": mr.label + (f" [{mr.setting}]" if mr.setting else ""), "kind": "reference", "source": src,
+            "cells": cells, "meta": meta}
 
 
 def _dedup(items):
@@ -242,7 +390,10 @@ def _md(t: dict) -> str:
              "named in the row. The two are never mixed in one row.", "",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in t["rows"]:
-        label = f"**{r['label']}**" if r["kind"] == "measured" else r["label"]
+        if r["kind"] == "group":
+            lines.append("| " + " | ".join([f"*{r['label']}*", ""] + [""] * len(r["cells"])) + " |")
+            continue
+        label = {"measured": f"**{r['label']}**", "reference": f"*{r['label']}*"}.get(r["kind"], r["label"])
         lines.append("| " + " | ".join([label, r["source"]] + [str(c) for c in r["cells"]]) + " |")
     if t["notes"]:
         lines += ["", "Notes:"] + [f"- {n}" for n in t["notes"]]
@@ -253,11 +404,19 @@ def _md(t: dict) -> str:
 def _csv(t: dict) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["row", "numbers", "column", "value"])
+    # one line per cell; tokenizer, benchmark, metric name the record behind a measured or reference cell (the
+    # site links it), ci95_lo / ci95_hi its interval in the column's scale, mark its signal-vs-noise mark
+    w.writerow(["row", "numbers", "column", "value", "kind", "tokenizer", "benchmark", "metric", "ci95_lo",
+                "ci95_hi", "mark"])
     for r in t["rows"]:
-        for h, c in zip(t["header"][2:], r["cells"]):
+        if r["kind"] == "group":
+            continue
+        meta = r.get("meta") or [None] * len(r["cells"])
+        for h, c, m in zip(t["header"][2:], r["cells"], meta):
             if c not in ("", None):
-                w.writerow([r["label"], r["source"], h, c])
+                m = m or {}
+                w.writerow([r["label"], r["source"], h, c, r["kind"], m.get("tokenizer", ""), m.get("benchmark", ""),
+                            m.get("metric", ""), m.get("ci95_lo", ""), m.get("ci95_hi", ""), m.get("mark", "")])
     # the caveats travel with the numbers: trailing lines starting with "# " (skip them to read the data; a
     # column label may itself start with "#", e.g. "#Tokens", so pandas' comment="#" is not safe)
     buf.write(f"# {t['title']}\n")
@@ -268,7 +427,8 @@ def _csv(t: dict) -> str:
 
 def _tex_escape(s: str) -> str:
     for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"), ("#", r"\#"),
-                 ("—", "--"), ("†", r"$^\dagger$"), ("✗", "no"), ("✓", "yes")):
+                 ("—", "--"), ("†", r"$^\dagger$"), ("‡", r"$^\ddagger$"), ("↓", r"$\downarrow$"),
+                 ("✗", "no"), ("✓", "yes")):
         s = s.replace(a, b)
     return s
 
@@ -280,6 +440,11 @@ def _tex(t: dict) -> str:
              " & ".join(_tex_escape(h) for h in t["header"]) + r" \\", r"\midrule"]
     last = None
     for r in t["rows"]:
+        if r["kind"] == "group":
+            lines += [r"\midrule", r"\multicolumn{" + str(n) + r"}{l}{\emph{" + _tex_escape(r["label"]) + "}}"
+                      + r" \\"]
+            last = "group"
+            continue
         if last == "paper" and r["kind"] == "measured":
             lines.append(r"\midrule")
         last = r["kind"]
@@ -313,13 +478,15 @@ def render_all(out: str | Path) -> list[Path]:
             p.write_text(text)
             written.append(p)
         n_meas = sum(1 for r in t["rows"] if r["kind"] == "measured")
-        index.append(f"- [{spec.title}]({key}.md): {n_meas} measured rows")
+        n_ref = sum(1 for r in t["rows"] if r["kind"] == "reference")
+        index.append(f"- [{spec.title}]({key}.md): {n_meas} measured rows"
+                     + (f", {n_ref} reference rows" if n_ref else ""))
     for fig in collect_figures():
         try:
             written += [Path(p) for p in (fig(records, fdir) or [])]
         except Exception as err:  # noqa: BLE001 — one broken figure must not lose the tables
             print(f"[tables] figure {getattr(fig, '__name__', fig)} failed: {type(err).__name__}: {err}")
-    (tdir / "README.md").write_text("\n".join(index) + "\n")
+    (tdir / "README.md").write_text("\n".join(index + ["", HOW_TO_READ]) + "\n")
     written.append(tdir / "README.md")
     return written
 

@@ -32,6 +32,9 @@ class MeasuredRow:
     setting: str = ""                 # shown in brackets after the label
     cells: tuple = ()                 # ((column metric, text), ...): fixed text of descriptive columns
     not_run: str = ""                 # non-empty: declared, not run by the default suite; why (shown in the notes)
+    reference: bool = False           # a reference row: rendered under the references group, compared against
+    draws: int = 0                    # > 0: a seeded null, records of ``tokenizer:seed=0..draws-1`` (mean, p95)
+    chance: bool = False              # an analytic chance row: each column's record ``extra["chance_level"]``
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """Table 1: reconstruction quality (WebVid-10M, COCO-Val) with parameters and latency."""
 from benchmarks.matrix import measured_rows
+from benchmarks.tables.conventions import IMAGE_REFERENCES, RECON_CONVENTIONS
 from benchmarks.tables.spec import Column, PaperRow, TableSpec
 
 __all__ = ["SPECS"]
@@ -18,7 +19,8 @@ NOTES = ("Measured rows: tiny models trained here for minutes on synthetic data 
          "evaluated on the embedded default data (synthetic WebVid-format clips, 17x64x64; 79 real COCO val2017 "
          "sample images at 64x64). They check the pipeline, not the paper's claims; paper rows are the paper's "
          "own numbers at full scale.",
-         "Latency: encode+decode of one 25x256x256 clip on this machine's CPU (one thread), not the paper's V100.",)
+         "Latency: encode+decode of one 25x256x256 clip on this machine's CPU (one thread), not the paper's V100.",
+         ) + RECON_CONVENTIONS + IMAGE_REFERENCES
 
 SPECS = [TableSpec("table1", "Table 1: Reconstruction quality", "table1_reconstruction.csv", COLUMNS,
                    measured_rows("table1"), PAPER, NOTES)]

@@ -1,5 +1,6 @@
 """Table 3: zero-shot video instance segmentation (YouTube-VIS 2021, OVIS)."""
 from benchmarks.matrix import measured_rows
+from benchmarks.tables.conventions import ZERO_SHOT_REFERENCES
 from benchmarks.tables.spec import Column, PaperRow, TableSpec
 
 __all__ = ["SPECS"]
@@ -28,7 +29,7 @@ def _table3():
              "public, so real runs need split_file= a held-out train split). Paper rows are the paper's numbers on "
              "the official valid sets.")
     return TableSpec("table3", "Table 3: Zero-shot video segmentation (YouTube-VIS 2021, OVIS)",
-                     "table3_video_segmentation.csv", cols, measured, paper, notes)
+                     "table3_video_segmentation.csv", cols, measured, paper, notes + ZERO_SHOT_REFERENCES)
 
 
 

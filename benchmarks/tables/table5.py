@@ -1,6 +1,7 @@
 """Table 5: zero-shot video understanding - Kinetics-400/600/700 classification and the MVBench column; two
 specs (one per benchmark family) merged into one table by ``extra["part_of"]``."""
 from benchmarks.matrix import measured_rows
+from benchmarks.tables.conventions import ZERO_SHOT_REFERENCES
 from benchmarks.tables.spec import Column, PaperRow, TableSpec
 
 __all__ = ["SPECS", "KINETICS_SPECS", "MVBENCH_SPECS"]
@@ -28,7 +29,7 @@ KINETICS_SPECS = [
                "160/220 of them, ER-ZSAR protocol).",
                "Probe cells: a ridge text-alignment probe fitted on train clips of classes disjoint from the ones "
                "it embeds (2-fold class cross-fitting; Kinetics-600: the Kinetics-400 classes).",
-               "The MVBench column of Table 5 is the video-QA benchmark's table."),
+               "The MVBench column of Table 5 is the video-QA benchmark's table.") + ZERO_SHOT_REFERENCES,
         extra={"part_of": "table5"},
     ),
 ]

@@ -1,6 +1,7 @@
 """Table 6: ablations on PyraTok components (reconstruction)."""
 from benchmarks.matrix import measured_rows
 from benchmarks.tables.columns import recon_columns
+from benchmarks.tables.conventions import IMAGE_REFERENCES, RECON_CONVENTIONS
 from benchmarks.tables.spec import PaperRow, TableSpec
 
 __all__ = ["SPECS"]
@@ -37,7 +38,8 @@ TABLE6 = TableSpec(
            "Paper row 'w/o L_drift' must match the setting exactly: it is a prefix of 'w/o L_drift & L_AR'.",
            "The paper's (Default) rows and its last 'PyraTok' row print COCO and WebVid swapped (leaderboard "
            "notes).",
-           "LPIPS needs ImageNet backbone weights that cannot be fetched here; where absent it is unavailable."),
+           "LPIPS needs ImageNet backbone weights that cannot be fetched here; where absent it is unavailable.")
+    + RECON_CONVENTIONS + IMAGE_REFERENCES,
 )
 
 SPECS = [TABLE6]

@@ -1,6 +1,7 @@
 """Table 9: quantization techniques on the PyraTok backbone (single-scale baselines vs LaPQ)."""
 from benchmarks.matrix import measured_rows
 from benchmarks.tables.columns import recon_columns
+from benchmarks.tables.conventions import IMAGE_REFERENCES, RECON_CONVENTIONS
 from benchmarks.tables.spec import Column, PaperRow, TableSpec
 
 __all__ = ["SPECS"]
@@ -31,7 +32,8 @@ TABLE9 = TableSpec(
            "cells are the tokenizer-efficiency benchmark's encode+decode latency (ms, one 25x256x256 clip on this "
            "machine's CPU), not comparable with the paper's GPU numbers.",
            "The paper's LaPQ (Ours) row has COCO and WebVid swapped relative to Table 1 (leaderboard notes).",
-           "LPIPS needs ImageNet backbone weights that cannot be fetched here; where absent it is unavailable."),
+           "LPIPS needs ImageNet backbone weights that cannot be fetched here; where absent it is unavailable.")
+    + RECON_CONVENTIONS + IMAGE_REFERENCES,
 )
 
 SPECS = [TABLE9]

@@ -44,6 +44,8 @@ import torch
 
 from adapters.base import NotSupported
 from benchmarks.base import Benchmark, DataSource, Metric, Shard, ShardResult, chunk
+from benchmarks.metrics.chance import ChanceLevel, chance_level
+from benchmarks.metrics.uncertainty import DEFAULT_N_BOOT, interval_dict, splits_ci
 from benchmarks.registry import register_benchmark
 from benchmarks.tasks.clips import batched, conform
 
@@ -307,7 +309,11 @@ class _KineticsZeroShot(Benchmark):
                 vals = [v[name] for v in per_set.values()]
                 extra = {"text_space": space, "per_set": {k: v[name] for k, v in per_set.items()},
                          "n_classes": {k: v["n_classes"] for k, v in per_set.items()},
-                         "std_over_sets": float(np.std(vals)) if vals else None}
+                         "std_over_sets": float(np.std(vals)) if vals else None,
+                         "ci95": _clip_interval(samples, space, sorted(per_set), name),
+                         "chance_level": _chance(per_set, name)}
+                if len(vals) > 1:   # several class subsets (Kinetics-600): the spread over subsets too
+                    extra["ci95_splits"] = splits_ci(vals, seed=0, n_boot=DEFAULT_N_BOOT).to_dict()
                 notes = []
                 if len(per_set) > 1:
                     notes.append(f"mean over {len(per_set)} class subsets; std {np.std(vals):.4f}")
@@ -328,6 +334,47 @@ class _KineticsZeroShot(Benchmark):
                 metrics.append(Metric(name + "@probe", None, 0, n_failed, "", True,
                                       f"probe unavailable: {reason}", {"text_space": "probe"}))
         return metrics
+
+
+def _set_metric(items: list[dict], space: str, set_names: list[str], name: str) -> float:
+    """The reduced ``name`` (top1 | top5 | mean_class_accuracy) of ``items`` (clips, repeats kept): the mean over
+    class sets of the per-set metric, sets with no clip among ``items`` skipped (nan when none has one)."""
+    vals = []
+    for set_name in set_names:
+        key = f"{space}/{set_name}"
+        rows = [(s["ranks"][key], s["label"]) for s in items if key in s["ranks"]]
+        if not rows:
+            continue
+        ranks, labels = [r for r, _ in rows], [lab for _, lab in rows]
+        vals.append(mean_class_accuracy_from_ranks(ranks, labels) if name == "mean_class_accuracy"
+                    else accuracy_from_ranks(ranks, 1 if name == "top1" else 5))
+    return float(np.mean(vals)) if vals else float("nan")
+
+
+def _clip_interval(samples: list[dict], space: str, set_names: list[str], name: str) -> dict | None:
+    """95 % percentile bootstrap over clips of the reduced metric (seed 0, 2000 resamples), None with < 2 clips."""
+    items = [s for s in samples if any(k.startswith(space + "/") for k in s["ranks"])]
+    if not set_names:
+        return None
+    try:
+        return interval_dict(items, lambda xs: _set_metric(xs, space, set_names, name),
+                             method="percentile bootstrap over clips (mean over class sets)")
+    except ValueError:      # a resample with no clip in any set: no interval rather than a wrong one
+        return None
+
+
+def _chance(per_set: dict, name: str) -> dict | None:
+    """The random guesser's expected score (:mod:`benchmarks.metrics.chance`), mean over the class sets."""
+    if not per_set:
+        return None
+    k = 5 if name == "top5" else 1
+    proto = "mean-class-accuracy" if name == "mean_class_accuracy" else "top-k"
+    if len(per_set) == 1:
+        (v,) = per_set.values()
+        return chance_level(proto, num_classes=v["n_classes"], k=k, n_items=v["n_clips"]).to_dict()
+    vals = [chance_level(proto, num_classes=v["n_classes"], k=k).value for v in per_set.values()]
+    return ChanceLevel(float(np.mean(vals)), f"mean over {len(vals)} class sets of min(k, C) / C (k = {k}, C = "
+                       f"{sorted({v['n_classes'] for v in per_set.values()})})").to_dict()
 
 
 @register_benchmark("kinetics400-cls",

@@ -26,7 +26,10 @@ MAGVIT-v2 and 3D-MBQ-VAE. It states neither the unit of 0.034, nor the resolutio
   cannot code that cheaply is a per-sample failure with that reason (it would not be a matched point). The ``bpp``
   metric is the mean **actual** bpp, for every tokenizer.
 * **Metrics**, RGB in ``[0, 1]`` (the project's convention, :mod:`pyratok.train.evaluate`; the paper does not say
-  RGB or Y): PSNR per clip over all its pixels, frames and channels (then the mean over clips); SSIM per frame
+  RGB or Y): PSNR (protocol 2) = the mean of per-frame PSNRs (each over a frame's pixels and RGB channels), then the
+  mean over clips; the per-clip-MSE variant (one PSNR over all of a clip's pixels, frames and channels: protocol
+  1's ``psnr``) is recorded beside it as ``psnr_clip_mse``. Each mean metric's record carries ``extra["ci95"]``
+  (percentile bootstrap over clips, seed 0, 2000 resamples) and ``extra["conventions"]``. SSIM per frame
   (:func:`pyratok.image_quality.ssim`, scikit-image's Gaussian-window SSIM on RGB), mean over frames, then clips;
   LPIPS (AlexNet, inputs in ``[-1, 1]``) per frame, mean over frames, then clips — unavailable, with the reason,
   when the ImageNet backbone weights are not on disk (:mod:`pyratok.perceptual`); never substituted.
@@ -47,7 +50,9 @@ from benchmarks.base import Benchmark, DataSource, Metric, Shard, ShardResult, c
 from benchmarks.registry import register_benchmark
 from benchmarks.datasets.errors import DatasetFormatError, SampleDecodeError
 from benchmarks.datasets.mcl_jcv import open_yuv, read_yuv_rgb
+from benchmarks.metrics.uncertainty import interval_dict
 from benchmarks.tasks.clips import conform
+from benchmarks.tasks.reconstruction import CONVENTIONS, frame_psnr
 
 __all__ = ["MCLJCVCompression", "resolve_target_bpp", "reference_bpp", "clip_quality"]
 
@@ -152,7 +157,7 @@ class MCLJCVCompression(Benchmark):
     requires = ("decode", "bits")
     shard_size = 8
     protocol = {
-        "version": "1",
+        "version": "2",
         "frames": 17,
         "start_frame": 0,
         "clips_per_source": 1,
@@ -161,8 +166,8 @@ class MCLJCVCompression(Benchmark):
         "matrix": "bt709",
         "color_range": "limited",
         "value_range": "tokenizer input [-1, 1]; metrics on RGB in [0, 1] (LPIPS on [-1, 1])",
-        "averaging": "PSNR per clip over all pixels, frames and RGB channels; SSIM and LPIPS per frame, mean over "
-                     "frames; then the mean over clips",
+        "averaging": "PSNR, SSIM and LPIPS per frame (PSNR over a frame's pixels and RGB channels), mean over "
+                     "frames; then the mean over clips; psnr_clip_mse: PSNR of the MSE over a whole clip",
         "target_bpp": "match:pyratok-tiny",
         "rate_rule": "codec: best quality with bits <= target per clip (crf bisection, stopping within the codec "
                      "adapter's tolerance, 5 % below by default); bpp = actual bits / (T*H*W)",
@@ -266,7 +271,8 @@ class MCLJCVCompression(Benchmark):
             t, h, w = clip.shape[2:]
             p, s = clip_quality(recon, clip)
             lp = clip_lpips(recon, clip)
-            sample = {"id": item, "file": Path(file).name, "psnr": float(p[0]), "ssim": float(s[0]),
+            sample = {"id": item, "file": Path(file).name, "psnr": frame_psnr(recon, clip),
+                      "psnr_clip_mse": float(p[0]), "ssim": float(s[0]),
                       "lpips": None if lp is None else float(lp[0]), "bits": bits, "bpp": bits / (t * h * w),
                       "frames": geo["frames"], "size": geo["size"]}
             if codec:
@@ -285,11 +291,12 @@ class MCLJCVCompression(Benchmark):
 
         def mean(key: str, unit: str, hib: bool | None, note: str = "", extra: dict | None = None) -> Metric:
             vals = [s[key] for s in samples]
+            extra = {**(extra or {}), "conventions": CONVENTIONS}
             if not vals:
-                return Metric(key, None, 0, failed, unit, hib, "no clip was scored", extra or {})
+                return Metric(key, None, 0, failed, unit, hib, "no clip was scored", extra)
             if any(v is None for v in vals):
-                return Metric(key, None, n, failed, unit, hib, note, extra or {})
-            return Metric(key, float(np.mean(vals)), n, failed, unit, hib, note, extra or {})
+                return Metric(key, None, n, failed, unit, hib, note, extra)
+            return Metric(key, float(np.mean(vals)), n, failed, unit, hib, note, {**extra, "ci95": interval_dict(vals)})
 
         _, lpips_reason = _lpips()
         bpp_extra = dict(rate_extra)
@@ -299,6 +306,7 @@ class MCLJCVCompression(Benchmark):
                 bpp_extra["clips_within_tolerance"] = sum(bool(s.get("within_tolerance")) for s in samples)
         return [
             mean("psnr", "dB", True, extra=rate_extra),
+            mean("psnr_clip_mse", "dB", True, extra=rate_extra),
             mean("ssim", "", True, extra=rate_extra),
             mean("lpips", "", False, note=f"LPIPS unavailable: {lpips_reason}", extra=rate_extra),
             mean("bpp", "bits/pixel", None, note="actual bits / (T*H*W), mean over clips", extra=bpp_extra),

@@ -65,6 +65,7 @@ import torch
 
 from adapters.base import NotSupported
 from benchmarks.base import Benchmark, DataSource, Metric, Shard, ShardResult, chunk
+from benchmarks.metrics.uncertainty import interval_dict, splits_ci
 from benchmarks.registry import register_benchmark
 from benchmarks.metrics.temporal_ap import TIOU_ACTIVITYNET, TIOU_THUMOS14, mean_average_precision
 from benchmarks.tasks.clips import batched, conform
@@ -494,11 +495,15 @@ class _ZeroShotLocalization(Benchmark):
                 per_split.append({"split": sp["name"], "avg_map": r.avg_map, "map": [float(x) for x in r.map],
                                   "classes": r.classes, "n_ground_truth": r.n_ground_truth,
                                   "n_predictions": r.n_predictions, "classes_without_gt": r.classes_without_gt})
+            boot = _VideoBootstrap(samples, splits, space, thresholds)
             for k, name in enumerate(names):
                 vals = [ps["avg_map"] if k == 0 else ps["map"][k - 1] for ps in per_split]
                 extra = {"text_space": space, "setting": self.protocol["setting"], "tiou_thresholds": thresholds,
                          "n_splits": len(vals), "std_over_splits": float(np.std(vals)) if vals else None,
-                         "per_split": vals}
+                         "per_split": vals, "ci95": boot.interval(k) if vals else None,
+                         "ci95_splits": splits_ci(vals).to_dict() if len(vals) > 1 else None,
+                         "chance_level": None,
+                         "chance_note": "no analytic chance for a detection mAP: see the random-feature null"}
                 if k == 0:
                     extra["splits"] = per_split
                 note = (f"mean over {len(vals)} class splits ({self.protocol['setting']}, unseen classes); "
@@ -514,6 +519,49 @@ class _ZeroShotLocalization(Benchmark):
                                   "probe unavailable: no probe was fitted (fit() not run, or no seen-class segment)",
                                   {"text_space": "probe"}))
         return metrics
+
+
+class _VideoBootstrap:
+    """The 95 % percentile bootstrap over videos (seed 0, 2000 resamples, :func:`bootstrap_ci`) of the reduced
+    statistic: the mean over class splits of the unseen-class mAP (avg mAP or the mAP at one tIoU). A resampled
+    video is re-keyed by its position, so a video drawn twice counts as two videos. The per-split mAPs of one
+    resample are computed once and shared by every threshold's interval (the resamples are the same: same seed)."""
+
+    def __init__(self, samples: list[dict], splits: list[dict], space: str, thresholds: list[float]):
+        self.samples, self.splits, self.space, self.thresholds = samples, splits, space, thresholds
+        self._memo: dict[tuple, list[float] | None] = {}
+
+    def _all(self, items: list[dict]) -> list[float] | None:
+        key = tuple(id(x) for x in items)
+        if key not in self._memo:
+            per = []
+            for sp in self.splits:
+                unseen = set(sp["unseen"])
+                if self.space == "native":
+                    preds = [(i,) + tuple(x) for i, s in enumerate(items) for x in s.get("native", [])
+                             if x[0] in unseen]
+                elif sp.get("probe"):
+                    preds = [(i,) + tuple(x) for i, s in enumerate(items)
+                             for x in s.get("probe", {}).get(sp["name"], [])]
+                else:
+                    continue
+                gt = [(i,) + tuple(g) for i, s in enumerate(items) for g in s["ground_truth"] if g[0] in unseen]
+                r = mean_average_precision(gt, preds, self.thresholds, classes=sorted(unseen))
+                if r.avg_map is not None:
+                    per.append([r.avg_map] + [float(x) for x in r.map])
+            self._memo[key] = [float(v) for v in np.mean(per, axis=0)] if per else None
+        return self._memo[key]
+
+    def interval(self, k: int) -> dict | None:
+        """Interval of statistic ``k`` (0: avg mAP, j: the mAP at threshold j - 1); None when a resample has no
+        scorable split (too few videos for an interval)."""
+        def stat(items):
+            v = self._all(items)
+            return float("nan") if v is None else v[k]
+        try:
+            return interval_dict(self.samples, stat, method="percentile bootstrap over videos (mean over splits)")
+        except ValueError:
+            return None
 
 
 @register_benchmark("thumos14-tal",

@@ -8,11 +8,16 @@ Protocol (versioned; the paper gives no more than the metric names, so these are
   causal 1 + 4k VAEs). Values in [-1, 1]. A tokenizer that needs another geometry gets the largest valid sub-clip
   (:func:`benchmarks.tasks.clips.conform`: trailing frames dropped, centre crop) and the metric is computed on what
   it saw; the record's ``extra.geometry`` says what that was.
-* PSNR: per clip over all pixels, frames and channels on [0, 1] (``(x + 1) / 2``), reconstruction clamped; mean over
-  clips (:mod:`pyratok.train.evaluate`, checked against scikit-image). SSIM: scikit-image's Gaussian SSIM
-  (sigma 1.5, K1 .01, K2 .03, data range 1, channel-averaged) per frame, mean over frames then clips. LPIPS (AlexNet,
-  inputs in [-1, 1]) per frame, mean; *unavailable* without the ImageNet AlexNet weights (no download here) — the
-  record says so and carries no value.
+* PSNR (protocol 1.1): **the mean of per-frame PSNRs** (the common tokenizer convention): each frame's PSNR over its
+  pixels and RGB channels on [0, 1] (``(x + 1) / 2``), reconstruction clamped, a frame's MSE floored at 1e-12
+  (120 dB), mean over frames, then over clips. The per-clip-MSE variant (one PSNR from the MSE over all of a clip's
+  pixels, frames and channels, :mod:`pyratok.train.evaluate`; protocol 1.0's ``psnr``) is recorded beside it as
+  ``psnr_clip_mse``; on single images (COCO) the two are equal. SSIM: scikit-image's Gaussian SSIM (11-tap window,
+  sigma 1.5, K1 .01, K2 .03, data range 1) per RGB channel over the valid (unpadded) window positions, averaged over
+  channels, per frame; mean over frames then clips. LPIPS (AlexNet, inputs in [-1, 1]) per frame, mean; *unavailable* without the ImageNet AlexNet
+  weights (no download here) — the record says so and carries no value.
+* Every mean metric's record carries ``extra["ci95"]``: the 95 % percentile-bootstrap interval over the clips (seed
+  0, 2000 resamples, :func:`benchmarks.metrics.uncertainty.bootstrap_ci`), and ``extra["conventions"]``.
 * The embedded default (synthetic WebVid, real COCO sample images) uses ``size`` 64 and 17 frames (the tiny models'
   scale); the paper-scale protocol is ``size=256`` (``--protocol webvid-recon.size=256``).
 """
@@ -27,10 +32,24 @@ import numpy as np
 import torch
 
 from benchmarks.base import Benchmark, DataSource, Metric, Shard, ShardResult, chunk, realdata_root
+from benchmarks.metrics.uncertainty import interval_dict
 from benchmarks.registry import register_benchmark
 from benchmarks.tasks.clips import conform
 
-__all__ = ["WebVidReconstruction", "CocoReconstruction", "reconstruction_scores"]
+__all__ = ["WebVidReconstruction", "CocoReconstruction", "reconstruction_scores", "frame_psnr", "CONVENTIONS"]
+
+#: the stated metric conventions, written into every reconstruction record (``extra["conventions"]``)
+CONVENTIONS = {
+    "value_range": "tokenizer input [-1, 1]; PSNR / SSIM on RGB mapped to [0, 1], reconstruction clamped",
+    "psnr": "mean over frames of per-frame PSNR (RGB, MSE floored at 1e-12), then mean over clips",
+    "psnr_clip_mse": "PSNR of the MSE over all pixels, frames and RGB channels of a clip, then mean over clips",
+    "ssim": "scikit-image-style Gaussian SSIM (11-tap window, sigma 1.5, K1 .01, K2 .03, data range 1) per RGB "
+            "channel, mean over the valid (unpadded) window positions and the channels, per frame; mean over "
+            "frames, then clips",
+    "lpips": "AlexNet LPIPS per frame on [-1, 1], mean over frames then clips; unavailable here: the ImageNet "
+             "AlexNet / LPIPS weights cannot be downloaded (offline), so no value is recorded",
+    "ci95": "percentile bootstrap over clips, seed 0, 2000 resamples",
+}
 
 
 def _lpips_model():
@@ -41,12 +60,23 @@ def _lpips_model():
 
 
 @torch.no_grad()
+def frame_psnr(recon: torch.Tensor, target: torch.Tensor) -> float:
+    """Mean over frames of per-frame PSNR (dB) of one clip, ``(1, 3, T, H, W)`` in [-1, 1] each, on [0, 1]."""
+    from pyratok.image_quality import psnr, video_to_frames
+
+    r = (recon.float().clamp(-1, 1) + 1) / 2
+    t = (target.float().clamp(-1, 1) + 1) / 2
+    return float(psnr(video_to_frames(r), video_to_frames(t)))   # per-sample (= per-frame) PSNR, then the mean
+
+
+@torch.no_grad()
 def reconstruction_scores(recon: torch.Tensor, target: torch.Tensor, lpips_net=None) -> dict:
-    """Per-clip scores of ``recon`` vs ``target`` (both (1, 3, T, H, W) in [-1, 1]): psnr, ssim, lpips (None)."""
+    """Per-clip scores of ``recon`` vs ``target`` (both (1, 3, T, H, W) in [-1, 1]): psnr (mean of per-frame
+    PSNRs), psnr_clip_mse (PSNR of the clip's MSE), ssim, lpips (None when unavailable)."""
     from pyratok.train.evaluate import clip_psnr_ssim
 
     p, s = clip_psnr_ssim(recon, target)
-    out = {"psnr": float(p[0]), "ssim": float(s[0]), "lpips": None}
+    out = {"psnr": frame_psnr(recon, target), "psnr_clip_mse": float(p[0]), "ssim": float(s[0]), "lpips": None}
     if lpips_net is not None:
         r = recon.clamp(-1, 1)[0].transpose(0, 1)  # (T, 3, H, W)
         t = target[0].transpose(0, 1)
@@ -108,16 +138,18 @@ class _Reconstruction(Benchmark):
         n_failed = sum(len(r.failures) for r in results)
         geoms = sorted({f"{s['geometry']['frames']}x{s['geometry']['size'][0]}x{s['geometry']['size'][1]}"
                         for s in samples})
-        extra = {"geometry": geoms}
+        extra = {"geometry": geoms, "conventions": CONVENTIONS}
         out = []
-        for name, unit, hib in (("psnr", "dB", True), ("ssim", "", True)):
+        for name, unit, hib in (("psnr", "dB", True), ("psnr_clip_mse", "dB", True), ("ssim", "", True)):
             vals = [s[name] for s in samples]
             out.append(Metric(name, float(np.mean(vals)) if vals else None, len(vals), n_failed, unit, hib,
-                              "" if vals else "no sample could be scored", dict(extra)))
+                              "" if vals else "no sample could be scored",
+                              {**extra, "ci95": interval_dict(vals)}))
         lp = [s["lpips"] for s in samples if s["lpips"] is not None]
         reason = next((r.extras.get("lpips_unavailable") for r in results if r.extras.get("lpips_unavailable")), "")
         out.append(Metric("lpips", float(np.mean(lp)) if lp else None, len(lp), n_failed, "", False,
-                          "" if lp else f"unavailable: {reason or 'no sample scored'}", dict(extra)))
+                          "" if lp else f"unavailable: {reason or 'no sample scored'}",
+                          {**extra, "ci95": interval_dict(lp)}))
         return out
 
 
@@ -126,9 +158,10 @@ class _Reconstruction(Benchmark):
 class WebVidReconstruction(_Reconstruction):
     dataset = "webvid"
     paper_name = "WebVid-10M"
-    protocol = {"version": "1.0", "split": "val", "size": 64, "frames": 17, "stride": 1, "clip": "center",
+    protocol = {"version": "1.1", "split": "val", "size": 64, "frames": 17, "stride": 1, "clip": "center",
                 "crop": "short side resize + centre crop", "value_range": "[-1, 1]",
-                "psnr": "per clip on [0,1], mean over clips", "ssim": "per frame (skimage Gaussian), mean",
+                "psnr": "mean of per-frame PSNRs on [0,1], mean over clips (psnr_clip_mse: per-clip MSE)",
+                "ssim": "per frame (skimage Gaussian, sigma 1.5, RGB channel mean), mean",
                 "lpips": "alex, per frame, mean", "max_samples": None, "use_text": True, "thumbnails": 2}
 
     def _dataset(self, data: DataSource):
@@ -155,9 +188,10 @@ class WebVidReconstruction(_Reconstruction):
 class CocoReconstruction(_Reconstruction):
     dataset = "coco"
     paper_name = "COCO-Val"
-    protocol = {"version": "1.0", "split": "val2017", "size": 64, "frames": 1,
+    protocol = {"version": "1.1", "split": "val2017", "size": 64, "frames": 1,
                 "crop": "short side resize + centre crop", "value_range": "[-1, 1]",
-                "psnr": "per image on [0,1], mean over images", "ssim": "skimage Gaussian, mean",
+                "psnr": "per image on [0,1], mean over images (= psnr_clip_mse for one frame)",
+                "ssim": "skimage Gaussian (sigma 1.5, RGB channel mean), mean",
                 "lpips": "alex, mean", "max_samples": None, "use_text": True, "thumbnails": 2}
 
     def default_source(self, synthetic_root: Path) -> DataSource:

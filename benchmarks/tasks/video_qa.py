@@ -86,6 +86,8 @@ import torch
 from torch import Tensor, nn
 
 from benchmarks.base import Benchmark, DataSource, Metric, Shard, ShardResult, chunk
+from benchmarks.metrics.chance import ChanceLevel, chance_level
+from benchmarks.metrics.uncertainty import interval_dict
 from benchmarks.registry import register_benchmark
 from benchmarks.datasets.errors import DatasetFormatError, SampleDecodeError, SampleFailure
 from benchmarks.datasets.mvbench import MVBENCH_TASKS, MVBenchDataset, MVBenchItem, get_task, qa_template, \
@@ -414,6 +416,24 @@ def accuracy_summary(samples: list[dict], variant: str) -> dict:
             "task_mean_chance": sum(chance_task.values()) / len(chance_task) if chance_task else None}
 
 
+def _qa_interval(samples: list[dict], variant: str, which: str) -> dict | None:
+    """95 % percentile bootstrap over questions (seed 0, 2000 resamples) of :func:`accuracy_summary`'s ``which``
+    (``overall``: the mean of per-question correctness; ``task_mean``: the mean of per-task accuracies of the
+    resample); None with fewer than 2 questions."""
+    if which == "overall":
+        return interval_dict([float(x["pred"][variant] == x["answer_index"]) for x in samples],
+                             method="percentile bootstrap over questions")
+    return interval_dict(samples, lambda xs: accuracy_summary(xs, variant)["task_mean"],
+                         method="percentile bootstrap over questions (mean of per-task accuracies)")
+
+
+def _qa_chance(samples: list[dict]) -> dict | None:
+    """The uniform guesser's expected accuracy and its exact 95 % interval over these questions."""
+    if not samples:
+        return None
+    return chance_level("multiple-choice", num_options=[int(x["n_candidates"]) for x in samples]).to_dict()
+
+
 # ---------------------------------------------------------------------------------------------------- benchmark
 def _device_of(tokenizer) -> torch.device:
     module = getattr(tokenizer, "module", None)
@@ -733,18 +753,27 @@ class MVBenchQA(Benchmark):
                 why = f"probe not fitted: {(fitted or {}).get('probe_reason', 'no fit split')}"
             elif s["n"] == 0:
                 why = "no question could be scored"
+            scored = [x for x in samples if v in x.get("pred", {})]
             out.append(Metric(f"accuracy{sfx}", s["overall"], s["n"], len(failures), "", True,
                               note + "; sample-weighted over all evaluated questions (the table's 'Overall')"
                               + (f"; {why}" if why else ""),
-                              {**extra, "chance": s["chance"], "aggregation": "sample-weighted"}))
+                              {**extra, "chance": s["chance"], "aggregation": "sample-weighted",
+                               "ci95": _qa_interval(scored, v, "overall"), "chance_level": _qa_chance(scored)}))
             out.append(Metric(f"task_mean_accuracy{sfx}", s["task_mean"], s["n"], len(failures), "", True,
                               note + "; unweighted mean of the per-task accuracies" + (f"; {why}" if why else ""),
-                              {**extra, "chance": s["task_mean_chance"], "tasks": len(s["per_task"])}))
+                              {**extra, "chance": s["task_mean_chance"], "tasks": len(s["per_task"]),
+                               "ci95": _qa_interval(scored, v, "task_mean"),
+                               "chance_level": None if s["task_mean_chance"] is None else ChanceLevel(
+                                   s["task_mean_chance"], "mean over tasks of the mean of 1 / number of options"
+                               ).to_dict()}))
             for k in keys:
                 val = s["per_task"].get(k)
+                task_items = [x for x in scored if x["task"] == k]
                 out.append(Metric(f"accuracy/{k}{sfx}", val, s["n_per_task"].get(k, 0), fail_task.get(k, 0), "",
                                   True, note if val is not None else f"no question of task {k} was scored",
-                                  {**extra, "chance": s["chance_per_task"].get(k)}))
+                                  {**extra, "chance": s["chance_per_task"].get(k),
+                                   "ci95": _qa_interval(task_items, v, "overall"),
+                                   "chance_level": _qa_chance(task_items)}))
         # chance does not depend on the text space: from the questions scored by any variant
         chance_samples = [{**s, "pred": {"any": 0}} for s in samples]
         c = accuracy_summary(chance_samples, "any")

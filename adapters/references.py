@@ -23,14 +23,14 @@ frames at 8 bits each, so ``bits = 24 T h w`` and ``bpp = 24 h w / (H W)``; the 
 of the protocol (known to the decoder, as a tokenizer's token grid is), so no header is counted, and no entropy
 coding is applied (the convention of discrete tokenizers' ``tokens x log2(vocab)``). The grid keeps the frame's
 aspect ratio: for ``h = H, H-1, ..., 1``, ``w = max(1, round(h W / H))``; the first ``(h, w)`` with
-``24 h w / (H W) <= bpp`` is used. At 64 x 64 and tiny PyraTok's 0.0735 bpp (17 frames) that is ``3 x 3``
+``24 h w / (H W) <= bpp`` is used. At 64 x 64 and tiny PyraTok's 0.0588 bpp (17 frames) that is ``3 x 3``
 (0.0527 bpp); a target below one value per channel per frame (``bpp < 24 / (H W)``) cannot be met: the clip is coded
 at ``1 x 1`` and ``Encoding.extras["target_met"]`` says so (the extras mirror :class:`adapters.codecs.CodecTokenizer`'s,
 so a benchmark can treat both alike). ``encode(..., bpp=)`` overrides the built-in target per call, as for codecs.
 The built-in target is a number or ``"match:<tokenizer>"``: the rate of that discrete tokenizer on a clip of the
 geometry being coded (its architecture built with ``init="random"`` where its factory has that option: token counts do
 not depend on weights; one zero clip trimmed/cropped to the tokenizer's input constraints, ``bits / (T' H' W')``), so
-one registry entry is "bicubic at PyraTok's rate" on every benchmark (0.0735 bpp at 17x64x64, 0.25 at 1x64x64).
+one registry entry is "bicubic at PyraTok's rate" on every benchmark (0.0588 bpp at 17x64x64, 0.156 at 1x64x64).
 
 Random features are a pure function of ``(seed, level, clip content)`` and text embeddings of ``(seed, text)``
 (sha256 of those -> a torch generator seed), so a null draw is independent of batch composition, shard order and

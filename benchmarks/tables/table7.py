@@ -25,7 +25,7 @@ SPECS = [
         ),
         notes=(
             "Paper rows: 'at 0.034 bitrate' (unit not stated). Measured rows: codecs coded per clip at the tiny "
-            "PyraTok's rate at the protocol geometry (0.0735 bpp at 17x64x64; bits <= target), bpp = the actual "
+            "PyraTok's rate at the protocol geometry (0.0588 bpp at 17x64x64; bits <= target), bpp = the actual "
             "mean bits per pixel.",
             "Measured on 17-frame 64x64 centre crops; the paper's resolution and clip length are not stated.",
             "The paper's 'VCC [6]' cites the VVC standard; PyAV's FFmpeg has no VVC encoder, so that row stays "

@@ -20,8 +20,8 @@ MAGVIT-v2 and 3D-MBQ-VAE. It states neither the unit of 0.034, nor the resolutio
   independently, ``match:<name>`` is resolved deterministically from the reference's *architecture*: its token
   count at the protocol geometry does not depend on its weights, so we build it with ``init="random"`` where its
   factory offers that (no training, ~2 s) and encode one dummy clip of the protocol geometry (after conforming it
-  to the reference's constraints). At 17x64x64 the tiny PyraTok emits 4 levels x 5x4x4 tokens x 16 bits = 5,120
-  bits, i.e. **0.0735 bpp** (a test checks this by hand). Each codec then searches its constant-quality parameter
+  to the reference's constraints). At 17x64x64 the tiny PyraTok emits 9x4x4 + 5x4x4 + 5x2x2 + 3x2x2 = 256 tokens
+  x 16 bits = 4,096 bits, i.e. **0.0588 bpp** (a test checks this by hand). Each codec then searches its constant-quality parameter
   per clip for the best quality with ``bits <= target`` (:func:`adapters.codecs.encode_at_bits`); a clip the codec
   cannot code that cheaply is a per-sample failure with that reason (it would not be a matched point). The ``bpp``
   metric is the mean **actual** bpp, for every tokenizer.

@@ -185,9 +185,9 @@ class TrainConfig:
           16 components reaches only ~20.5 dB on 64x64 COCO crops and ~21.2 dB on synthetic frames.
         * stage-0 learning rate 1e-3 (10x :meth:`tiny`): at 1e-4 the random-init VAE is still below a per-clip mean
           colour after 400 steps; 3e-3 is worse than 1e-3 on real clips.
-        * 1,500 stage-0 steps (~7 min on one free CPU thread). Measured at 1,200 steps with half the batches random
-          crops of real clips: above the mean colour by +0.4 dB (synthetic), +2.5 dB (COCO), +4.3 dB (held-out
-          real clips), still gaining 0.3-1 dB per 300 steps. The synthetic textures (stripes, checkers, dots) are what the
+        * 1,500 stage-0 steps (~7 min on one free CPU thread). Measured after 1,500 steps with half the batches random
+          crops of real clips (seed 0): above the mean colour by +0.5 dB (synthetic), +2.5 dB (COCO), +4.5 dB
+          (held-out real clips); the gain per 300 steps fell from ~1 dB to ~0.2 dB as the cosine schedule ended. The synthetic textures (stripes, checkers, dots) are what the
           tiny decoder learns slowest.
 
         The training CSV decides the data: real-clip crops need a CSV that lists those videos. Widths, depths and the

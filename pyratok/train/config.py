@@ -29,7 +29,8 @@ from pathlib import Path
 from ..config_utils import ConfigError, from_dict, load_json, to_dict
 from ..data.pairs import ASPECT_RATIOS
 
-__all__ = ["DataConfig", "StageConfig", "Stage0Config", "TrainConfig", "load_train_config", "TRAIN_CONFIGS"]
+__all__ = ["DataConfig", "StageConfig", "Stage0Config", "TrainConfig", "load_train_config", "TRAIN_CONFIGS",
+           "TINY_V2_Z_DIM"]
 
 
 @dataclass
@@ -180,8 +181,36 @@ class TrainConfig:
                                ckpt_every=20, retention_weight=0.6),
         )
 
+    @classmethod
+    def tiny_v2(cls) -> "TrainConfig":
+        """:meth:`tiny` with the stage-0 VAE changes the tiny-recipe probes support (measured on CPU on the synthetic
+        WebVid-format val clips, 159 COCO sample images and 3 held-out sample videos; the log is kept outside the
+        repository). It does NOT yet meet the goal of mean colour + 6 dB on every split.
 
-TRAIN_CONFIGS = {"tiny": TrainConfig.tiny, "paper": TrainConfig.paper}
+        * z_dim 48, Wan 2.2's own latent width. With 16 channels a 16x16x3 patch is 16 numbers: even a PCA code with
+          16 components reaches only ~20.5 dB on 64x64 COCO crops and ~21.2 dB on synthetic frames.
+        * stage-0 learning rate 1e-3 (10x :meth:`tiny`): at 1e-4 the random-init VAE is still below a per-clip mean
+          colour after 400 steps; 3e-3 is worse than 1e-3 on real clips.
+        * 1,500 stage-0 steps (~7 min on one free CPU thread). Measured after 1,500 steps with half the batches random
+          crops of real clips (seed 0): above the mean colour by +0.5 dB (synthetic), +2.5 dB (COCO), +4.5 dB
+          (held-out real clips); the gain per 300 steps fell from ~1 dB to ~0.2 dB as the cosine schedule ended. The synthetic textures (stripes, checkers, dots) are what the
+          tiny decoder learns slowest.
+
+        The training CSV decides the data: real-clip crops need a CSV that lists those videos. Widths, depths and the
+        4x16x16 latent stride are the tiny config's; stages 1-3 are :meth:`tiny`'s."""
+        cfg = cls.tiny()
+        z_dim = TINY_V2_Z_DIM
+        cfg.model_overrides = {"backbone": {"vae_config": {
+            "z_dim": z_dim, "latents_mean": [0.0] * z_dim, "latents_std": [1.0] * z_dim}}}
+        cfg.stage0 = Stage0Config(steps=TINY_V2_STAGE0_STEPS, lr=1e-3, warmup_steps=20, val_every=500,
+                                  ckpt_every=500)
+        return cfg
+
+
+TINY_V2_Z_DIM = 48             # Wan 2.2's own latent width (the released VAE has z_dim 48)
+TINY_V2_STAGE0_STEPS = 1500
+
+TRAIN_CONFIGS = {"tiny": TrainConfig.tiny, "tiny_v2": TrainConfig.tiny_v2, "paper": TrainConfig.paper}
 
 
 def _merge(base: dict, over: dict, path: str) -> dict:
@@ -197,7 +226,7 @@ def _merge(base: dict, over: dict, path: str) -> dict:
 
 
 def load_train_config(name_or_path: str | Path) -> TrainConfig:
-    """``tiny`` | ``paper`` | a JSON file of :class:`TrainConfig` (strict keys; missing keys take the defaults of
+    """``tiny`` | ``tiny_v2`` | ``paper`` | a JSON file of :class:`TrainConfig` (strict keys; missing keys take the defaults of
     the named config given by its ``"base"`` key, or of :class:`TrainConfig` when absent)."""
     name = str(name_or_path)
     if name in TRAIN_CONFIGS:

@@ -17,7 +17,7 @@ Sequence fed to a causal LM as ``inputs_embeds`` (H = LM width)::
     Linear(LayerNorm(e_t))`` of the frozen text encoder's tokens (MiniLM D=384); the LayerNorm makes the prefix
     scale-free.
 * ``v(l)_i = code_proj(codes[l][:, i]) + level_emb[l]``: the quantized ±1 codes are fed *as vectors*, straight-through
-  from the quantizer (DESIGN §4), so the gradient of L_AR reaches the quantizer and the encoder; a token index
+  from the quantizer, so the gradient of L_AR reaches the quantizer and the encoder; a token index
   lookup would cut it. The learned level embedding tells the LM which pyramid level a token belongs to.
 * <SOI> and <Q-SEP> are learned H-vectors.
 * Token v(l)_i is predicted from the LM output one position earlier (standard next-token shift): the first token
@@ -85,7 +85,7 @@ def load_lm_tokenizer(path):
 class ARAlignmentConfig:
     """Configuration of the AR alignment (paper §3.2.2 ②; lambda_AR = 1.5 lives in the loss config, App. D).
 
-    num_bits: K, code width of the shared LFQ codebook (DESIGN §4: K = 16).
+    num_bits: K, code width of the shared LFQ codebook (K = 16 by default: 65,536 codes).
     text_dim: width D of ``TextEmbedding.tokens`` (384 for MiniLM, 2048 for Qwen2.5-VL-3B).
     lm_path: local Qwen2.5-VL / Qwen2 directory; None -> the tiny Qwen2 decoder below, random init.
     hidden_size, num_layers, num_heads, intermediate_size: the tiny Qwen2 decoder (ignored with ``lm_path``).

@@ -54,7 +54,7 @@ MAX_NUM_BITS = 24
 
 @dataclass
 class LFQConfig:
-    num_bits: int = 16            # K; 2^16 = 65,536 codes (paper's "~48K" vocabulary, §1 / Table 9; DESIGN §4)
+    num_bits: int = 16            # K; 2^16 = 65,536 codes (paper's "~48K" vocabulary, §1 / Table 9; K = 16 is the stated default)
     temperature: float = 1.0      # tau of the code distribution softmax(-||z - c||^2 / tau) (MAGVIT-v2 default 1)
     commitment_weight: float = 1.0    # weight of the vision-commitment term inside ``LFQOutput.loss`` (Eq. 2: 1)
     diversity_weight: float = 1.0     # weight of the batch (codebook) entropy inside entropy_loss (MAGVIT-v2)

@@ -236,7 +236,7 @@ def test_real_config_stages_and_strides():
         vae22 = AutoencoderKLWan(**paper.vae_config)
         vae21 = AutoencoderKLWan(**wan21.vae_config)
     assert stage_end_indices(vae22.encoder, "wan2.2") == [0, 1, 2, 3]
-    assert stage_end_indices(vae21.encoder, "wan2.1") == [2, 5, 8, 10]  # DESIGN §4
+    assert stage_end_indices(vae21.encoder, "wan2.1") == [2, 5, 8, 10]  # Wan 2.1: stage ends after down_blocks 2, 5, 8, 10
     assert stage_strides_for(paper.vae_config) == TINY_WAN22_STRIDES
     assert stage_strides_for(wan21.vae_config) == WAN21_STRIDES
     assert latent_stride_for(paper.vae_config) == (4, 16) and latent_stride_for(wan21.vae_config) == (4, 8)

@@ -1,4 +1,4 @@
-"""Video VAE backbones exposing per-stage encoder features F(1..L) for LaPQ (see DESIGN §4)."""
+"""Video VAE backbones exposing per-stage encoder features F(1..L) for LaPQ."""
 from .lora import WanCausalConv3dLoRA, adapters_disabled, inject_encoder_lora, lora_layers
 from .wan import (
     BackbonePyramid,

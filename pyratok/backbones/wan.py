@@ -8,7 +8,7 @@ all encoder blocks, and quantizes the encoder's per-stage features with LaPQ. Th
 * **Wan 2.1** (z_dim 16, base_dim 96, flat ``encoder.down_blocks``; 4x8x8 compression), also local only;
 * a **tiny** Wan-2.2-architecture config that runs on a laptop CPU and is trained here (random init).
 
-Pyramid (DESIGN §4). F(l) is the output of encoder stage l, *after* that stage's downsampling:
+Pyramid. F(l) is the output of encoder stage l, *after* that stage's downsampling:
 
 * Wan 2.2: the four ``WanResidualDownBlock`` s of ``encoder.down_blocks``;
 * Wan 2.1: ``encoder.down_blocks`` is a flat list; a stage ends at each ``WanResample`` and at the last block

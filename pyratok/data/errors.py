@@ -1,6 +1,6 @@
 """Errors and failure records shared by every dataset reader.
 
-Two ways a reader reports bad input (DESIGN §6: "a clear error naming the file and the problem, and nothing
+Two ways a reader reports bad input (the project rule: "a clear error naming the file and the problem, and nothing
 already computed is lost"):
 
 * :class:`DatasetFormatError` — raised when a whole file cannot be used (unparseable JSON, missing required

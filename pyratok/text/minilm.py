@@ -10,7 +10,7 @@ Outputs: ``tokens`` = BERT last hidden states (``[CLS]`` and ``[SEP]`` included,
 sentence-transformers too); ``pooled`` = masked mean of the tokens followed by L2 normalisation, exactly the
 sentence-transformers pipeline of this checkpoint (``modules.json``: Transformer -> Pooling(mean) -> Normalize), so
 ``pooled`` equals ``SentenceTransformer.encode`` for texts within ``max_length`` tokens. The paper's encoder is
-Qwen2.5-VL (App. D); MiniLM is the small offline stand-in (DESIGN §5).
+Qwen2.5-VL (App. D); MiniLM is the small offline stand-in: it loads offline from its PyPI package, while Qwen2.5-VL needs a local directory.
 """
 from __future__ import annotations
 

@@ -208,8 +208,9 @@ def test_table_specs_point_at_real_rows_and_names():
             hit = lb[(lb["method"] == prow.method) & lb["setting"].str.contains(prow.setting, regex=False)]
             assert len(hit), (spec.key, prow.setting)
     t9 = next(t for t in TABLES if t.key == "table9")
-    assert [r.tokenizer for r in t9.measured if not r.not_run] == ["quant-vq", "quant-gvq", "quant-lfq", "quant-rvq", "quant-fsq",
-                                                   "pyratok-tiny"]
+    assert [r.tokenizer for r in t9.measured if not r.not_run and not r.reference] == [
+        "quant-vq", "quant-gvq", "quant-lfq", "quant-rvq", "quant-fsq", "pyratok-tiny"]
+    assert [r.tokenizer for r in t9.measured if r.reference] == ["ref-grey", "ref-mean-colour", "ref-bicubic"]
     assert len(t9.paper) == 7  # every printed row of Table 9
     t6 = next(t for t in TABLES if t.key == "table6")
     assert len(t6.paper) == int(load_leaderboard("table6")["source_row"].max())  # every printed row of Table 6

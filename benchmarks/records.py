@@ -14,7 +14,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-__all__ = ["ResultRecord", "write_records", "read_records", "code_version", "device_description", "write_outputs"]
+__all__ = ["ResultRecord", "write_records", "read_records", "code_version", "device_description", "write_outputs",
+           "portable"]
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -51,14 +52,37 @@ class ResultRecord:
         return asdict(self)
 
 
+def _machine_prefixes() -> list[tuple[str, str]]:
+    """(absolute prefix of this machine, portable name), most specific first."""
+    from benchmarks.base import realdata_root
+    from benchmarks.provisioning.cache import cache_root
+
+    pairs = [(realdata_root(), "../shared/realdata"), (cache_root(), "$PYRATOK_CACHE"), (REPO, "."),
+             (Path.home(), "~")]
+    out = {(str(v).rstrip("/"), name) for path, name in pairs for v in (Path(path), Path(path).resolve())}
+    return sorted(out, key=lambda pn: -len(pn[0]))
+
+
+def portable(record: dict) -> dict:
+    """``record`` with this machine's absolute paths replaced by portable names (the real-data folder by
+    ``../shared/realdata``, the cache by ``$PYRATOK_CACHE``, the checkout by ``.``, the home folder by ``~``), so
+    committed records and tables never carry where they were produced. Applied on every write and every read."""
+    text = json.dumps(record, sort_keys=True, default=str)
+    for prefix, name in _machine_prefixes():
+        if len(prefix) > 1:
+            text = text.replace(prefix, name)
+    return json.loads(text)
+
+
 def write_records(path: str | Path, records: list[ResultRecord | dict]) -> Path:
-    """Write JSONL atomically (temp file + rename)."""
+    """Write JSONL atomically (temp file + rename), machine paths made portable (:func:`portable`)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
     with open(tmp, "w") as f:
         for r in records:
-            f.write(json.dumps(r.to_dict() if isinstance(r, ResultRecord) else r, sort_keys=True, default=str) + "\n")
+            rec = r.to_dict() if isinstance(r, ResultRecord) else r
+            f.write(json.dumps(portable(rec), sort_keys=True, default=str) + "\n")
     tmp.replace(path)
     return path
 
@@ -71,7 +95,7 @@ def read_records(path: str | Path) -> list[dict]:
             if not line:
                 continue
             try:
-                out.append(json.loads(line))
+                out.append(portable(json.loads(line)))  # older records may carry machine paths
             except json.JSONDecodeError as err:
                 raise ValueError(f"{path}:{i}: not a JSON record ({err})") from None
     return out

@@ -21,6 +21,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from benchmarks.records import portable
+
 __all__ = ["Cell", "Row", "Table", "SiteData", "collect", "load_records", "parse_table_md", "cell_number"]
 
 
@@ -77,7 +79,7 @@ def load_records(results_dir: Path) -> list[dict]:
                 raise ValueError(f"{f}:{i}: not a JSON record ({err.msg})") from None
             if not isinstance(rec, dict):
                 raise ValueError(f"{f}:{i}: a record must be a JSON object, got {type(rec).__name__}")
-            recs.append(rec)
+            recs.append(portable(rec))  # no machine paths on the pages, even from older records
     return recs
 
 

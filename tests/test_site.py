@@ -95,8 +95,11 @@ def committed_csv(key: str) -> list[dict]:
 
 
 def committed_record(tokenizer: str, benchmark: str, metric: str) -> dict:
+    """The committed record as every reader sees it: machine paths made portable (tests/test_portable_records.py)."""
+    from benchmarks.records import portable
+
     for line in (RESULTS / "records" / f"{benchmark}.jsonl").read_text().splitlines():
-        r = json.loads(line)
+        r = portable(json.loads(line))
         if (r["tokenizer"], r["benchmark"], r["metric"]) == (tokenizer, benchmark, metric):
             return r
     raise AssertionError(f"no committed record {tokenizer}/{benchmark}/{metric}")

@@ -138,13 +138,13 @@ def write_outputs(out: Path, summary, benchmarks: list[str]) -> None:
     fails.parent.mkdir(parents=True, exist_ok=True)
     with open(fails, "w") as f:
         for x in summary.failures:
-            f.write(json.dumps(x, sort_keys=True, default=str) + "\n")
+            f.write(json.dumps(portable(x), sort_keys=True, default=str) + "\n")
     ident_file = out / "tokenizers.json"
     idents = json.loads(ident_file.read_text()) if ident_file.is_file() else {}
-    idents.update(summary.identities)
+    idents.update(portable(summary.identities))
     ident_file.write_text(json.dumps(dict(sorted(idents.items())), indent=2, sort_keys=True, default=str) + "\n")
-    (out / "run_summary.json").write_text(json.dumps(summary.to_dict(), indent=2, sort_keys=True, default=str)
-                                          + "\n")
+    summary_text = json.dumps(portable(summary.to_dict()), indent=2, sort_keys=True, default=str)
+    (out / "run_summary.json").write_text(summary_text + "\n")
 
 
 def _merge_existing(path: Path, new: list[dict]) -> list[dict]:

@@ -8,7 +8,8 @@ which holds the recipe). The adapter never trains: without ``checkpoint`` it bui
 
 Zero-shot hooks: :meth:`PyraTokTokenizer.features` returns level ``l``'s continuous pre-quantization features
 ``z`` (``(B, K, T', H', W')``, the inputs of the per-bit logits) and :meth:`embed_text` the text mapped into the
-same K-dimensional code space by ``text_to_bits`` (the projection trained by the text-alignment terms of Eq. 2).
+same K-dimensional code space by ``text_to_bits`` (a fixed, seeded projection of the frozen text encoder's embedding,
+``pyratok.text.target``).
 Cosine similarity between the two is the zero-shot score. Quantized codes ``sign(z)`` are available with
 ``features_from="codes"``.
 """
@@ -31,6 +32,8 @@ ABLATIONS: dict[str, dict] = {
     "wo-text": {"lapq": {"text_guidance": False}},
     "wo-pyramid": {"lapq": {"feature_source": "deepest"}},
     "2-blocks": {"lapq": {"num_levels": 2}},
+    "3-blocks": {"lapq": {"num_levels": 3}},
+    "latent-grid": {"lapq": {"grid": "latent"}},   # every level on the VAE latent grid (the pre-pyramid design)
     "wo-drift": {"losses": {"disabled": ["drift"]}},
     "wo-ar": {"losses": {"disabled": ["ar"]}},
     "wo-codebook": {"losses": {"disabled": ["codebook"]}},

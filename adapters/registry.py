@@ -60,7 +60,8 @@ register("pyratok", "adapters.pyratok_tokenizer:build", "pyratok",
 for _abl, _desc in (("wo-lapq", "w/o LaPQ (single-scale quantization)"),
                     ("wo-text", "w/o text guidance"),
                     ("wo-pyramid", "w/o pyramidal features (deepest stage only)"),
-                    ("2-blocks", "2 Q-blocks instead of 4")):
+                    ("2-blocks", "2 Q-blocks instead of 4"), ("3-blocks", "3 Q-blocks instead of 4"),
+                    ("latent-grid", "every LaPQ level on the VAE latent grid (equal grids, 0.0735 bpp at 17x64x64)")):
     register(f"pyratok-tiny-{_abl}", "adapters.pyratok_tokenizer:build", "pyratok",
              f"Table 6 ablation: tiny PyraTok {_desc}, trained here", ablation=_abl)
 # Table 10 loss ablations (understanding): tiny PyraTok trained here without one loss term

@@ -97,9 +97,6 @@ FEATURE_TOKENIZERS = ("pyratok-tiny",) + tuple(n for n, _ in VAES) + QUANTIZERS
 _WO_CODEBOOK = ("no paper row (all five Eq. 2 codebook terms off at once is not one of the paper's ablations); "
                 "one more tiny training per default run for it is not spent: run it with "
                 "--tokenizers pyratok-tiny-wo-codebook")
-_THREE_BLOCKS = ("tokenizer pyratok-tiny-3-blocks is not registered yet (adapters: ABLATIONS['3-blocks'] = "
-                 "{'lapq': {'num_levels': 3}} and its registry entry beside 2-blocks)")
-
 
 # ---------------------------------------------------------------------------------------------- references
 REFERENCE_GROUP = "References (same code, same data)"
@@ -163,7 +160,8 @@ def _table6():
             Row("table6", "pyratok-tiny-wo-text", "w/o Text Guidance", "no text cross-attention"),
             Row("table6", "pyratok-tiny-wo-pyramid", "w/o Pyramidal-Q", "every block reads the deepest stage"),
             Row("table6", "pyratok-tiny-2-blocks", "2 Blocks", "2 Q-blocks"),
-            Row("table6", "pyratok-tiny-3-blocks", "3 Blocks", "3 Q-blocks", not_run=_THREE_BLOCKS),
+            Row("table6", "pyratok-tiny-3-blocks", "3 Blocks", "3 Q-blocks"),
+            Row("table6", "pyratok-tiny-latent-grid", "Latent grid", "every level on the VAE latent grid (no paper row)"),
             Row("table6", "pyratok-tiny-wo-drift", "w/o L_drift", "loss ablation"),
             Row("table6", "pyratok-tiny-wo-ar", "w/o L_AR", "loss ablation"),
             Row("table6", "pyratok-tiny-wo-drift-ar", "w/o L_drift & L_AR", "loss ablation"),
@@ -187,7 +185,8 @@ def _table8():
             Row("table8", "quant-gvq", "GVQ baseline (trained here) + AR prior", "AR"),
             Row("table8", "quant-lfq", "LFQ single-scale baseline (trained here) + AR prior", "AR"),
             Row("table8", "quant-rvq", "RVQ baseline (trained here) + AR prior", "AR"),
-            Row("table8", "quant-fsq", "FSQ baseline (trained here) + AR prior", "AR")]
+            Row("table8", "quant-fsq", "FSQ baseline (trained here) + AR prior", "AR"),
+            Row("table8", "pyratok-tiny-latent-grid", "PyraTok (tiny, latent grid) + AR prior", "AR, equal grids")]
 
 
 def _table9():

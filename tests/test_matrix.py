@@ -53,13 +53,13 @@ def test_declared_benchmarks_are_columns_of_their_table():
 
 
 def test_not_run_rows_say_why_and_the_issue_rows_are_declared():
-    # the rows issue 13 found missing: both wo-codebook rows, the 3 Blocks and the four loss ablations of Table 6
+    # the rows issue 13 found missing: both wo-codebook rows (declared, not run), and Table 6's 3 Blocks, four loss
+    # ablations and the latent-grid configuration (run by default)
     declared = {(r.table, r.tokenizer): r for r in MATRIX}
-    for key in (("table6", "pyratok-tiny-wo-codebook"), ("table10", "pyratok-tiny-wo-codebook"),
-                ("table6", "pyratok-tiny-3-blocks")):
+    for key in (("table6", "pyratok-tiny-wo-codebook"), ("table10", "pyratok-tiny-wo-codebook")):
         assert key in declared and len(declared[key].not_run) > 20, key
     for tok in ("pyratok-tiny-wo-drift-ar", "pyratok-tiny-wo-commitment", "pyratok-tiny-wo-text-alignment",
-                "pyratok-tiny-wo-text-codebook"):
+                "pyratok-tiny-wo-text-codebook", "pyratok-tiny-3-blocks", "pyratok-tiny-latent-grid"):
         assert declared[("table6", tok)].not_run == ""
         assert tok in default_tokenizers_for("webvid-recon") and tok in default_tokenizers_for("coco-recon")
     assert "pyratok-tiny-wo-codebook" not in {t for _, t in _default_runs()}
@@ -105,3 +105,9 @@ def test_reference_rows_are_declared_apart_for_every_measured_table():
         "tokenizer-efficiency")
     with pytest.raises(ValueError, match="must be a reference row"):
         Row("table4", "x", "x", draws=3)
+
+
+def test_latent_grid_configuration_has_rows_in_tables_6_and_8():
+    declared = {(r.table, r.tokenizer) for r in MATRIX if not r.not_run}
+    assert {("table6", "pyratok-tiny-latent-grid"), ("table8", "pyratok-tiny-latent-grid")} <= declared
+    assert "pyratok-tiny-latent-grid" in default_tokenizers_for("ucf101-gfvd")

@@ -124,6 +124,7 @@ class Benchmark(ABC):
     protocol: dict = {"version": "0"}
     requires: tuple[str, ...] = ()  # capabilities: "decode", "bits", "tokens", "features", "text"
     shard_size: int = 8
+    needs_i3d: bool = False       # FVD: the engine provisions the I3D weights (fetched once) before any shard
 
     def __init__(self, **options):
         """``options`` override protocol fields (e.g. ``max_samples``); unknown keys are an error."""

@@ -53,7 +53,19 @@ class ResultRecord:
 
 
 def _machine_prefixes() -> list[tuple[str, str]]:
-    """(absolute prefix of this machine, portable name), most specific first."""
+    """(absolute prefix of this machine, portable name), most specific first; computed once per environment."""
+    import os
+
+    env = tuple(os.environ.get(k) for k in ("PYRATOK_REALDATA", "PYRATOK_CACHE", "HOME"))
+    if env not in _PREFIXES:
+        _PREFIXES[env] = _compute_prefixes()
+    return _PREFIXES[env]
+
+
+_PREFIXES: dict[tuple, list[tuple[str, str]]] = {}
+
+
+def _compute_prefixes() -> list[tuple[str, str]]:
     from benchmarks.base import realdata_root
     from benchmarks.provisioning.cache import cache_root
 
@@ -95,9 +107,12 @@ def read_records(path: str | Path) -> list[dict]:
             if not line:
                 continue
             try:
-                out.append(portable(json.loads(line)))  # older records may carry machine paths
+                rec = json.loads(line)
             except json.JSONDecodeError as err:
                 raise ValueError(f"{path}:{i}: not a JSON record ({err})") from None
+            if not isinstance(rec, dict):
+                raise ValueError(f"{path}:{i}: a record must be a JSON object, got {type(rec).__name__}")
+            out.append(portable(rec))  # older records may carry machine paths
     return out
 
 

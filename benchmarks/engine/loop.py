@@ -88,7 +88,7 @@ class Run:
         self._locate_data()
 
     def _locate_data(self) -> None:
-        if any(getattr(b, "needs_i3d", False) for b in self.benches.values()):
+        if any(b.needs_i3d for b in self.benches.values()):
             from benchmarks.provisioning.i3d import ensure_i3d
 
             ensure_i3d(log=self.log)   # once, on the driver, before any FVD shard needs it

@@ -21,7 +21,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmarks.records import portable
+from benchmarks.records import read_records
 
 __all__ = ["Cell", "Row", "Table", "SiteData", "collect", "load_records", "parse_table_md", "cell_number"]
 
@@ -68,19 +68,7 @@ class SiteData:
 # ------------------------------------------------------------------------------------------------ inputs
 def load_records(results_dir: Path) -> list[dict]:
     """Every record of ``records/*.jsonl``; a line that is not a JSON object fails naming file and line."""
-    recs = []
-    for f in sorted((Path(results_dir) / "records").glob("*.jsonl")):
-        for i, line in enumerate(f.read_text().splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise ValueError(f"{f}:{i}: not a JSON record ({err.msg})") from None
-            if not isinstance(rec, dict):
-                raise ValueError(f"{f}:{i}: a record must be a JSON object, got {type(rec).__name__}")
-            recs.append(portable(rec))  # no machine paths on the pages, even from older records
-    return recs
+    return [r for f in sorted((Path(results_dir) / "records").glob("*.jsonl")) for r in read_records(f)]
 
 
 def _load_json(path: Path, default):

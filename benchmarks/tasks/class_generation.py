@@ -63,7 +63,7 @@ def _sampling(protocol: dict) -> dict:
 @register_benchmark("ucf101-gfvd",
                     "class-conditional generation on UCF-101 with an AR prior over tokens: gFVD (Table 8)")
 class UCF101ClassConditionalGeneration(Benchmark):
-    needs_i3d = True  # FVD: the engine provisions the I3D weights (fetched once) before the shards
+    needs_i3d = True
     dataset = "ucf101"
     paper_name = "UCF-101"
     table = "table8"

@@ -68,7 +68,7 @@ def caption_condition(captions: list[str], protocol: dict, text_len: int):
 @register_benchmark("webvid-t2v",
                     "text-to-video on WebVid with an AR prior over tokens: FVD, TC (Table 2)")
 class WebVidTextToVideo(Benchmark):
-    needs_i3d = True  # FVD: the engine provisions the I3D weights (fetched once) before the shards
+    needs_i3d = True
     dataset = "webvid"
     paper_name = "WebVid-10M"
     table = "table2"

@@ -184,8 +184,9 @@ class TrainConfig:
     @classmethod
     def tiny_v2(cls) -> "TrainConfig":
         """:meth:`tiny` with the stage-0 VAE changes the tiny-recipe probes support (measured on CPU on the synthetic
-        WebVid-format val clips, 159 COCO sample images and 3 held-out sample videos; the log is kept outside the
-        repository). It does NOT yet meet the goal of mean colour + 6 dB on every split.
+        WebVid-format val clips, 159 COCO sample images and 3 held-out sample videos, seed 0; the exploratory probe
+        scripts and their log are not in the repository, so these figures are not reproducible by a repo command).
+        It does NOT yet meet the goal of mean colour + 6 dB on every split.
 
         * z_dim 48, Wan 2.2's own latent width. With 16 channels a 16x16x3 patch is 16 numbers: even a PCA code with
           16 components reaches only ~20.5 dB on 64x64 COCO crops and ~21.2 dB on synthetic frames.

@@ -96,6 +96,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--list", action="store_true", help="list suites, benchmarks and tokenizers, then exit")
     p.add_argument("--render-only", action="store_true", help="only re-render tables/figures from <out>/records")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--retrain-checkpoints", action="store_true",
+                   help="train the tiny checkpoints shipped in pyratok/checkpoints afresh (~30 min) instead of using them")
     return p
 
 
@@ -103,7 +105,8 @@ def _overrides(args) -> dict:
     flags = {"suite": args.suite, "tokenizers": split_tokenizer_list(args.tokenizers) if args.tokenizers else None,
              "data_root": args.data_root, "address": args.address, "workers": args.workers, "engine": args.engine,
              "out": args.out, "cache_dir": args.cache, "retries": args.retries, "synthetic_scale": args.scale,
-             "protocol": parse_protocol_options(args.protocol) or None, "progress": False if args.no_progress else None}
+             "protocol": parse_protocol_options(args.protocol) or None, "progress": False if args.no_progress else None,
+             "retrain_checkpoints": True if args.retrain_checkpoints else None}
     return {k: v for k, v in flags.items() if v is not None}
 
 

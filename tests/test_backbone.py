@@ -204,14 +204,14 @@ def test_pyramid_shapes_for_17_frames_follow_stage_strides():
     backbone = WanBackbone(WanBackboneConfig.tiny())
     assert backbone.stage_strides() == TINY_WAN22_STRIDES
     assert backbone.latent_stride == (4, 16)
-    assert backbone.stage_channels == TINY_CHANNELS and backbone.latent_channels == 16
+    assert backbone.stage_channels == TINY_CHANNELS and backbone.latent_channels == 48
     with torch.no_grad():
         pyramid = backbone.encode_pyramid(_video(17, 64))
     shapes = [tuple(f.shape) for f in pyramid.features]
     assert shapes == [(1, 8, 17, 16, 16), (1, 16, 9, 8, 8), (1, 32, 5, 4, 4), (1, 32, 5, 4, 4)]
     for (t, s), c, shape in zip(TINY_WAN22_STRIDES, TINY_CHANNELS, shapes):
         assert shape == (1, c, 1 + 16 // t, 64 // s, 64 // s)
-    assert tuple(pyramid.posterior.mean.shape) == (1, 16, 5, 4, 4)
+    assert tuple(pyramid.posterior.mean.shape) == (1, 48, 5, 4, 4)
     with torch.no_grad():
         video = backbone.decode(pyramid.posterior.mode())
     assert tuple(video.shape) == (1, 3, 17, 64, 64)
@@ -374,9 +374,9 @@ def test_diagonal_gaussian_kl_sample_mode():
 
 def test_latent_normalisation_round_trip():
     config = WanBackboneConfig.tiny(lora=False)
-    config.vae_config["latents_mean"] = [0.5] * 16
-    config.vae_config["latents_std"] = [2.0] * 16
+    config.vae_config["latents_mean"] = [0.5] * 48
+    config.vae_config["latents_std"] = [2.0] * 48
     backbone = WanBackbone(config)
-    z = torch.randn(1, 16, 2, 4, 4)
+    z = torch.randn(1, 48, 2, 4, 4)
     torch.testing.assert_close(backbone.normalize_latent(z), (z - 0.5) / 2.0)
     torch.testing.assert_close(backbone.denormalize_latent(backbone.normalize_latent(z)), z)

@@ -52,10 +52,10 @@ def trained(tmp_path_factory):
     cfg = TrainConfig.tiny()
     cfg.data.train_csv, cfg.data.video_root = str(csv), str(root)
     # 16x16 single frames (T = 1 + 4*0, a 1x1 latent) keep it fast; the tiny Wan VAE needs a few hundred steps at
-    # lr 1e-4 even for flat colours. The gate's evaluation runs on the training clips: what is tested is that a
+    # the recipe's lr 1e-3 even for flat colours. The gate's evaluation runs on the training clips: what is tested is that a
     # sabotaged tokenizer loses PSNR against the same tokenizer intact, not generalisation.
     cfg.data.resolutions, cfg.data.frames, cfg.data.batch_size, cfg.data.num_workers = [16], [1], 8, 0
-    cfg.stage0.steps, cfg.stage0.lr, cfg.stage0.warmup_steps = 400, 1e-4, 5
+    cfg.stage0.steps, cfg.stage0.lr, cfg.stage0.warmup_steps = 400, 1e-3, 5
     cfg.stage1.steps, cfg.stage1.lr, cfg.stage1.warmup_steps = 60, 5e-4, 3
     out = tmp_path_factory.mktemp("gate_run")
     torch.set_num_threads(1)

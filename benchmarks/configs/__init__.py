@@ -37,6 +37,7 @@ KEYS = {
     "protocol": "{benchmark: {protocol key: value}} overrides",
     "tokenizer_options": "{tokenizer: {option: value}} added to each named tokenizer's options",
     "progress": "show progress bars",
+    "retrain_checkpoints": "train the shipped tiny checkpoints (pyratok.checkpoints) afresh instead of using them",
 }
 
 
@@ -94,7 +95,8 @@ def run_config(cfg, log=None):
                      out=str(cfg["out"]), cache_dir=cfg["cache_dir"], engine=cfg["engine"], address=cfg["address"],
                      workers=cfg["workers"], retries=int(cfg["retries"]), synthetic_scale=str(cfg["synthetic_scale"]),
                      synthetic_seed=int(cfg["synthetic_seed"]), benchmark_options=_plain(cfg["protocol"]),
-                     tokenizer_options=_plain(cfg["tokenizer_options"]), progress=bool(cfg["progress"]), log=log,
+                     tokenizer_options=_plain(cfg["tokenizer_options"]), progress=bool(cfg["progress"]),
+                     retrain_checkpoints=bool(cfg["retrain_checkpoints"]), log=log,
                      config_digest=config_digest(cfg))
 
 

@@ -15,3 +15,4 @@ synthetic_seed = 0
 protocol = {}              # {benchmark: {protocol key: value}}
 tokenizer_options = {}     # {tokenizer: {option: value}}
 progress = True
+retrain_checkpoints = False  # True: retrain the checkpoints shipped in pyratok/checkpoints (~30 min)

@@ -20,6 +20,7 @@ Rendering the tables from the records is :meth:`Run.render` (the CLI calls it af
 from __future__ import annotations
 
 import json
+import os
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -378,6 +379,10 @@ class Run:
     def execute(self) -> RunSummary:
         t0 = time.time()
         (self.cache / "shards").mkdir(parents=True, exist_ok=True)
+        if self.cfg.retrain_checkpoints:  # before the backend starts, so that its workers inherit it
+            from pyratok.checkpoints import RETRAIN_ENV
+
+            os.environ[RETRAIN_ENV] = "1"
         self.prepare()
         self.backend = make_backend(self.cfg.engine, self.cfg.address, self.cfg.workers, self.log)
         try:

@@ -34,6 +34,7 @@ class RunConfig:
     benchmark_options: dict = field(default_factory=dict)   # {benchmark: {protocol option: value}}
     tokenizer_options: dict = field(default_factory=dict)   # {tokenizer: {option: value}}
     progress: bool = True
+    retrain_checkpoints: bool = False         # train pyratok/checkpoints afresh (PYRATOK_RETRAIN_CHECKPOINTS)
     log: Callable[[str], None] | None = None
     config_digest: str | None = None          # digest of the resolved config file, referenced from every record
 

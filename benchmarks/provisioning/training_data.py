@@ -133,7 +133,7 @@ def ensure_stage0_data(work: Path, synthetic_root: Path, real_videos: Path, real
             fps = probe_video(src).fps or 25.0
             frames = read_frames(src, size=REAL_SHORT_SIDE)
             dst.parent.mkdir(parents=True, exist_ok=True)
-            write_video(dst, frames, fps, codec="libx264", crf=12, preset="veryfast")
+            write_video(dst, frames, fps, codec="libx264", qp=0, preset="veryfast")  # lossless: see write_clip
         real.append(str(dst))
     copies = max(1, round(real_fraction / (1 - real_fraction) * len(synthetic) / max(1, len(real))))
     rows = synthetic + [(p, REAL_CAPTION) for p in real for _ in range(copies)]

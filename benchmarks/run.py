@@ -96,6 +96,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--list", action="store_true", help="list suites, benchmarks and tokenizers, then exit")
     p.add_argument("--render-only", action="store_true", help="only re-render tables/figures from <out>/records")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress bars and no per-task log lines; only errors and the final summary")
     p.add_argument("--retrain-checkpoints", action="store_true",
                    help="train the tiny checkpoints shipped in pyratok/checkpoints afresh (~30 min) instead of using them")
     return p
@@ -105,7 +107,7 @@ def _overrides(args) -> dict:
     flags = {"suite": args.suite, "tokenizers": split_tokenizer_list(args.tokenizers) if args.tokenizers else None,
              "data_root": args.data_root, "address": args.address, "workers": args.workers, "engine": args.engine,
              "out": args.out, "cache_dir": args.cache, "retries": args.retries, "synthetic_scale": args.scale,
-             "protocol": parse_protocol_options(args.protocol) or None, "progress": False if args.no_progress else None,
+             "protocol": parse_protocol_options(args.protocol) or None, "progress": False if (args.no_progress or args.quiet) else None,
              "retrain_checkpoints": True if args.retrain_checkpoints else None}
     return {k: v for k, v in flags.items() if v is not None}
 
@@ -123,7 +125,7 @@ def main(argv=None) -> int:
 
     try:
         cfg = load_config(args.config, _overrides(args))
-        run_cfg = run_config(cfg)
+        run_cfg = run_config(cfg, log=(lambda _line: None) if args.quiet else None)
         from adapters.registry import resolve_tokenizer
 
         for t in run_cfg.tokenizers or []:
@@ -148,18 +150,22 @@ def main(argv=None) -> int:
         return 2
     write_resolved(cfg, out)
     written = r.render()
-    _report(summary.to_dict(), len(written), time.time() - t0)
+    _report(summary.to_dict(), len(written), time.time() - t0, out)
     if summary.data_unavailable and len(summary.data_unavailable) == len(run_cfg.benchmarks):
         print("[run] no benchmark had its data: nothing was run", file=sys.stderr)
         return 2
     return 1 if summary.task_failures else 0
 
 
-def _report(s: dict, n_written: int, seconds: float) -> None:
+def _report(s: dict, n_written: int, seconds: float, out: Path | None = None) -> None:
+    failed_shards = sum(1 for f in s["task_failures"] if f.get("stage") == "shard")
     print(f"[run] {s['n_records']} records, {s['shards_total']} shards ({s['shards_cached']} cached, "
-          f"{s['shards_run']} run, {s['retries_used']} retries), {s['n_sample_failures']} sample failures, "
-          f"{len(s['task_failures'])} task failures, {len(s['tokenizer_failures'])} tokenizers unavailable; "
-          f"{n_written} table/figure files; {seconds:.1f} s")
+          f"{s['shards_run']} run, {failed_shards} failed, {s['retries_used']} retries), "
+          f"{s['n_sample_failures']} sample failures, {len(s['task_failures'])} task failures, "
+          f"{len(s['tokenizer_failures'])} tokenizers unavailable; {n_written} table/figure files; {seconds:.1f} s")
+    if out is not None:
+        print(f"[run] tables: {out / 'tables'}/  figures: {out / 'figures'}/  site: {out / 'site' / 'index.html'}  "
+              f"records: {out / 'records'}/  results file: {out / 'results.json'}")
     for f in s["tokenizer_failures"]:
         print(f"[run] tokenizer unavailable: {f['tokenizer']}: {f['reason'].splitlines()[0]}")
     for f in s["data_unavailable"]:

@@ -290,3 +290,16 @@ def test_cli_exits_2_when_no_benchmark_has_data(tmp_path, capsys):
                  str(tmp_path / "c"), "--no-progress"])
     out = capsys.readouterr()
     assert code == 2 and "no dataset folder" in out.out and "nothing was run" in out.err
+
+
+def test_cli_quiet_prints_only_the_summary(tmp_path, capsys):
+    from benchmarks.run import main
+
+    code = main(["--suite", "webvid-recon", "--tokenizers", "ref-grey", "--engine", "inline", "--out",
+                 str(tmp_path / "out"), "--cache", str(tmp_path / "c"), "--quiet"])
+    out = capsys.readouterr()
+    assert code == 0, out
+    lines = [l for l in out.out.splitlines() if l.strip()]
+    assert all(l.startswith("[run]") for l in lines), lines      # no per-task log lines, no progress bar
+    assert "0 failed" in lines[0] and "tables:" in lines[1] and str(tmp_path / "out" / "tables") in lines[1]
+    assert "it/s" not in out.err and "task/s" not in out.err

@@ -160,7 +160,7 @@ class Run:
             else:
                 todo.append(name)
         self.summary.planned.prepare = len(todo)
-        self.progress.phase("tokenizers", len(todo))
+        self.progress.phase("tokenizers (training stand-ins where needed)", len(todo))
         for name in todo:
             self._submit(_Task("prepare", name), task_prepare, self.tok_specs[name])
         self.drive()
@@ -188,7 +188,7 @@ class Run:
         p.fits = sum(c.fit_state == "todo" for c in self.cells.values())
         p.shards = sum(len(c.todo()) for c in self.cells.values())
         p.shards_cached = self.summary.shards_cached
-        self.progress.phase("shards", p.fits + p.shards)
+        self.progress.phase("fits + shards", p.fits + p.shards)
 
     def _plan_cell(self, name: str, bname: str, b, needs_fit: bool) -> Cell:
         from benchmarks.base import ShardResult

@@ -64,3 +64,60 @@ def test_same_recipe_twice_gives_bit_identical_weights(data, tmp_path):
     run_training(_cfg(data, seed=1), tmp_path / "c", stages=[0, 1, 2], progress=False)
     c = _digests(tmp_path / "c")
     assert all(c[n] != a[n] for n in a)  # a different seed: different weights (the comparison can fail)
+
+
+_TRAIN_SCRIPT = """
+import sys, json
+from pathlib import Path
+sys.path.insert(0, {tests!r})
+from test_train_determinism import _cfg
+from pyratok.train.pipeline import run_training
+run_training(_cfg(Path(sys.argv[1])), Path(sys.argv[2]), stages=[0, 1, 2], progress=False)
+"""
+
+
+@pytest.mark.slow
+def test_separate_processes_with_other_thread_settings_and_a_busy_neighbour_agree(data, tmp_path):
+    """Two training processes launched apart — OMP/MKL threads 1 vs 2, a different hash seed, and the second with a
+    CPU-bound process running beside it — give the same weights as this process's own run."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = tmp_path / "train.py"
+    script.write_text(_TRAIN_SCRIPT.format(tests=str(Path(__file__).parent)))
+    base = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    busy = subprocess.Popen([sys.executable, "-c", "while True: sum(i * i for i in range(10000))"])
+    try:
+        for name, env in (("p1", {"OMP_NUM_THREADS": "1", "PYTHONHASHSEED": "1"}),
+                          ("p2", {"OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "2", "PYTHONHASHSEED": "2"})):
+            subprocess.run([sys.executable, str(script), str(data), str(tmp_path / name)], check=True,
+                           env={**base, **env}, timeout=600)
+    finally:
+        busy.kill()
+    run_training(_cfg(data), tmp_path / "here", stages=[0, 1, 2], progress=False)
+    here = _digests(tmp_path / "here")
+    assert _digests(tmp_path / "p1") == here == _digests(tmp_path / "p2")
+
+
+@pytest.mark.slow
+def test_training_set_decodes_identically_when_written_twice(tmp_path):
+    """The trained-here training set (synthetic clips, lossless H.264) written by two separate processes decodes to
+    the same pixels: before it was lossless, x264 gave other streams for ~5 % of the clips on a second write."""
+    import subprocess
+    import sys
+
+    from pyratok.data.video import read_frames
+
+    code = "import sys; from benchmarks.provisioning.training_data import ensure_gate_data; ensure_gate_data(sys.argv[1])"
+    for name in ("a", "b"):
+        subprocess.run([sys.executable, "-c", code, str(tmp_path / name)], check=True, timeout=600,
+                       capture_output=True)
+    videos = sorted((tmp_path / "a").rglob("*.mp4"))
+    assert len(videos) == 320
+    for va in videos:
+        vb = tmp_path / "b" / va.relative_to(tmp_path / "a")
+        assert np.array_equal(read_frames(va), read_frames(vb)), va.name
+    for csv in sorted((tmp_path / "a").rglob("*.csv")):
+        assert csv.read_bytes() == (tmp_path / "b" / csv.relative_to(tmp_path / "a")).read_bytes()

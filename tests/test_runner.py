@@ -209,6 +209,9 @@ def test_corrupt_video_becomes_a_failure_record(fakes, tmp_path):
                  benchmark_options={"webvid-recon": {"max_samples": 3}}))
     assert len(s.failures) == 1 and s.failures[0]["sample"] == ds[1].sample_id
     assert s.failures[0]["reason"]
+    # the file, relative to the data root, and where the data came from
+    assert s.failures[0]["file"] == victim.relative_to(root / "webvid").as_posix()
+    assert s.failures[0]["data_origin"] == "synthetic"
     psnr = [r for r in s.records if r["metric"] == "psnr"][0]
     assert psnr["n_samples"] == 2 and psnr["n_failed"] == 1 and psnr["data_origin"] == "synthetic"
     # gain 0.5 on [-1,1]: error 0.5*x ... PSNR is finite and the same formula as scikit-image
@@ -303,3 +306,16 @@ def test_cli_quiet_prints_only_the_summary(tmp_path, capsys):
     assert all(l.startswith("[run]") for l in lines), lines      # no per-task log lines, no progress bar
     assert "0 failed" in lines[0] and "tables:" in lines[1] and str(tmp_path / "out" / "tables") in lines[1]
     assert "it/s" not in out.err and "task/s" not in out.err
+
+
+
+def test_failure_record_fills_the_file_from_the_shard_and_makes_it_relative(tmp_path):
+    from benchmarks.base import DataSource
+    from benchmarks.engine.loop import failure_record
+
+    data = DataSource(str(tmp_path / "ds"), "real sample")
+    shard = {"items": ["a", "b"], "files": [str(tmp_path / "ds" / "v" / "a.mp4"), str(tmp_path / "ds" / "v" / "b.mp4")]}
+    got = failure_record({"sample": "b", "file": None, "reason": "generation failed"}, shard, data)
+    assert got == {"sample": "b", "file": "v/b.mp4", "reason": "generation failed", "data_origin": "real sample"}
+    outside = failure_record({"sample": "x", "file": "/elsewhere/x.mp4", "reason": "r"}, None, data)
+    assert outside["file"] == "/elsewhere/x.mp4"

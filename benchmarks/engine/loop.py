@@ -343,9 +343,11 @@ class Run:
         cell.reduced = True
         b = self.benches[cell.benchmark]
         results = [cell.results[i] for i in sorted(cell.results)]
-        for r in results:
-            for fl in r.failures:
-                self.summary.failures.append({"benchmark": cell.benchmark, "tokenizer": cell.tokenizer, **fl})
+        for i in sorted(cell.results):
+            shard = cell.shards[i][1] if isinstance(cell.shards.get(i), tuple) else None
+            for fl in cell.results[i].failures:
+                self.summary.failures.append({"benchmark": cell.benchmark, "tokenizer": cell.tokenizer,
+                                              **failure_record(fl, shard, cell.data)})
         if cell.failed or cell.fit_state == "failed":
             why = cell.fit_error or f"{len(cell.failed)} of {len(cell.shards)} shards failed after retries"
             metrics = [Metric("task_failed", None, 0, note=why)]
@@ -504,3 +506,25 @@ class _Progress:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+
+
+def failure_record(failure: dict, shard: dict | None, data) -> dict:
+    """A sample failure with its sample id and its file relative to the data root (``file``) — filled from the
+    shard's file list when the benchmark gave none — and the data root's origin (``data_origin``)."""
+    from pathlib import Path
+
+    out = dict(failure)
+    sample = out.get("sample")
+    if not out.get("file") and shard:
+        items, files = list(shard.get("items") or ()), list(shard.get("files") or ())
+        if sample in items and len(files) == len(items):
+            out["file"] = files[items.index(sample)]
+    root = getattr(data, "path", None)
+    if out.get("file") and root:
+        try:
+            out["file"] = Path(out["file"]).resolve().relative_to(Path(root).resolve()).as_posix()
+        except ValueError:
+            pass  # outside the data root (e.g. a cache file): kept, made portable on write
+    out.setdefault("file", None)
+    out["data_origin"] = getattr(data, "origin", None)
+    return out

@@ -183,3 +183,28 @@ def test_fvd_grows_monotonically_with_noise(network, real_clips, real_features):
     values = [fvd.compute_fvd(real_features, (real_clips + s * noise).clamp(-1, 1), network).value
               for s in (0.1, 0.4)]
     assert 0 < values[0] < values[1], values
+
+
+def test_real_vs_real_floor_matches_explicit_halves_and_sits_below_a_shifted_set():
+    import numpy as np
+    from scipy import linalg
+
+    from benchmarks.metrics.fvd import FVDProtocol, real_vs_real_floor
+
+    rng = np.random.default_rng(3)
+    real = rng.normal(size=(40, 6))
+    floor = real_vs_real_floor(real, FVDProtocol(), splits=3, seed=7)
+    # brute force: the same seeded permutations, Fréchet distance by scipy's sqrtm
+    perm_rng = np.random.default_rng(7)
+    vals = []
+    for _ in range(3):
+        perm = perm_rng.permutation(40)
+        a, b = real[perm[:20]], real[perm[20:40]]
+        ma, mb, sa, sb = a.mean(0), b.mean(0), np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+        vals.append(float(((ma - mb) ** 2).sum() + np.trace(sa + sb - 2 * linalg.sqrtm(sa @ sb).real)))
+    np.testing.assert_allclose(floor["values"], vals, rtol=1e-6)
+    assert floor["n_per_half"] == 20 and floor["splits"] == 3
+    shifted = real[:20] + 1.5
+    from benchmarks.metrics.fvd import fvd_from_features
+    assert fvd_from_features(real[20:], shifted) > 3 * floor["mean"]
+    assert real_vs_real_floor(real[:7], FVDProtocol()) is None

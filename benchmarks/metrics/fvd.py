@@ -298,3 +298,31 @@ def compute_fvd(real: Tensor | Iterable[Tensor] | np.ndarray, fake: Tensor | Ite
         provenance = dict(getattr(network, "provenance", {"kind": "unknown", "network": type(network).__name__}))
     return FVDResult(value=value, num_real=len(real_f), num_fake=len(fake_f), protocol=protocol.to_dict(),
                      network=provenance, meets_protocol_num_videos=meets, notes=notes)
+
+
+def real_vs_real_floor(real: np.ndarray, fvd_proto, splits: int = 5, seed: int = 0) -> dict | None:
+    """FVD between two disjoint random halves of the real features, over ``splits`` seeded splits: what two sets
+    drawn from the same distribution score at this sample size (None below 4 clips per half)."""
+    n = len(real) // 2
+    if n < 4:
+        return None
+    rng = np.random.default_rng(seed)
+    vals = []
+    for _ in range(splits):
+        perm = rng.permutation(len(real))
+        try:
+            vals.append(float(fvd_from_features(real[perm[:n]], real[perm[n:2 * n]], fvd_proto)))
+        except ValueError:
+            return None
+    return {"mean": float(np.mean(vals)), "std": float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0,
+            "values": vals, "n_per_half": n, "splits": splits, "seed": seed}
+
+
+
+def floor_note(floor: dict | None) -> str:
+    """The table-note sentence for :func:`real_vs_real_floor` ('' when there is none)."""
+    if floor is None:
+        return ""
+    return (f"; noise floor: two disjoint halves of the real clips ({floor['n_per_half']} vs {floor['n_per_half']}) "
+            f"give FVD {floor['mean']:.0f} (sd {floor['std']:.0f} over {floor['splits']} splits): a value near it is "
+            "indistinguishable from real data at this n")

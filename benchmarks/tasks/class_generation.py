@@ -254,6 +254,7 @@ class UCF101ClassConditionalGeneration(Benchmark):
 
 def _gfvd_metric(results, fvd_proto, n_gen, n_failed, fitted) -> Metric:
     from benchmarks.generation.pipeline import fvd_over_repeats
+    from benchmarks.metrics.fvd import floor_note, real_vs_real_floor
 
     unavailable = [r.extras["fvd_unavailable"] for r in results if r.extras.get("fvd_unavailable")]
     if unavailable:
@@ -275,12 +276,14 @@ def _gfvd_metric(results, fvd_proto, n_gen, n_failed, fitted) -> Metric:
         return Metric("gFVD", None, n_gen, n_failed, higher_is_better=False, note=f"FVD not computable: {exc}")
     network = next((r.extras["network"] for r in results if r.extras.get("network")), None)
     n_per = min(out["n_generated_per_repeat"].values())
+    floor = real_vs_real_floor(real_f, fvd_proto)
     note = (f"{len(out['per_repeat'])} repeat(s) of {n_per} generated vs {out['n_real']} real train clips, "
-            f"FVD on {fvd_proto.num_frames} frames")
+            f"FVD on {fvd_proto.num_frames} frames") + floor_note(floor)
     if min(n_per, out["n_real"]) < fvd_proto.num_videos:
         note += f"; fewer than the protocol's {fvd_proto.num_videos} videos: biased upward, not comparable with the paper"
     return Metric("gFVD", out["mean"], n_gen, n_failed, higher_is_better=False, note=note,
                   extra={"std": out["std"], "per_repeat": out["per_repeat"],
                          "n_generated_per_repeat": out["n_generated_per_repeat"], "n_real": out["n_real"],
-                         "fvd_protocol": fvd_proto.to_dict(),
+                         "fvd_protocol": fvd_proto.to_dict(), "real_vs_real_floor": floor,
                          "network": network})
+

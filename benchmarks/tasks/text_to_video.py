@@ -254,6 +254,7 @@ class WebVidTextToVideo(Benchmark):
     # ------------------------------------------------------------------ reduce
     def reduce(self, results: list[ShardResult], data: DataSource, fitted: dict | None) -> list[Metric]:
         from benchmarks.generation.pipeline import fvd_over_repeats
+        from benchmarks.metrics.fvd import floor_note, real_vs_real_floor
         from benchmarks.metrics.fvd import FVDProtocol
 
         p = self.protocol
@@ -279,8 +280,9 @@ class WebVidTextToVideo(Benchmark):
                 out = fvd_over_repeats({k: np.concatenate(v) for k, v in gen.items()}, np.concatenate(real),
                                        fvd_proto)
                 n_per = min(out["n_generated_per_repeat"].values())
+                floor = real_vs_real_floor(np.concatenate(real), fvd_proto)
                 note = (f"{len(out['per_repeat'])} repeat(s) of {n_per} generated vs {out['n_real']} real val "
-                        f"clips, FVD on {fvd_proto.num_frames} frames")
+                        f"clips, FVD on {fvd_proto.num_frames} frames") + floor_note(floor)
                 if min(n_per, out["n_real"]) < fvd_proto.num_videos:
                     note += (f"; fewer than the protocol's {fvd_proto.num_videos} videos: biased upward, not "
                              "comparable with the paper")
@@ -288,7 +290,7 @@ class WebVidTextToVideo(Benchmark):
                                       extra={"std": out["std"], "per_repeat": out["per_repeat"],
                                              "n_generated_per_repeat": out["n_generated_per_repeat"],
                                              "n_real": out["n_real"], "fvd_protocol": fvd_proto.to_dict(),
-                                             "network": network}))
+                                             "real_vs_real_floor": floor, "network": network}))
             except ValueError as exc:
                 metrics.append(Metric("FVD", None, n_gen, n_failed, higher_is_better=False,
                                       note=f"FVD not computable: {exc}"))

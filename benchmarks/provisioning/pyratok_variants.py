@@ -14,7 +14,7 @@ import dataclasses
 from pathlib import Path
 
 from .artifacts import trained_artifact
-from .recipes import VARIANT_STAGES, gate_config, variant_config
+from .recipes import SEED, VARIANT_STAGES, gate_config, variant_config
 from .training_data import default_training_data
 
 __all__ = ["tiny_vae_dir", "train_tiny_variant", "variant_recipe", "stage0_recipe", "TRAINING_SOURCES"]
@@ -75,12 +75,12 @@ def _weights_digest(vae_dir: Path) -> str:
     return hashlib.sha256((Path(vae_dir) / VAE_WEIGHTS).read_bytes()).hexdigest()[:16]
 
 
-def variant_recipe(vae: Path, data: Path, model_overrides: dict) -> tuple[dict, object]:
+def variant_recipe(vae: Path, data: Path, model_overrides: dict, seed: int = SEED) -> tuple[dict, object]:
     """(recipe of a variant with ``model_overrides`` on the stage-0 VAE at ``vae``, its TrainConfig).
 
     L_AR predicts LFQ bit codes, so a variant without LFQ (a learned-codebook quantizer) trains without it; the
     recipe says so explicitly (``losses.disabled`` gains ``"ar"``)."""
-    cfg = variant_config(data)
+    cfg = variant_config(data, seed)
     losses_off = set(model_overrides.get("losses", {}).get("disabled", []))
     if "ar" in losses_off or model_overrides.get("lapq", {}).get("quantizer", {}).get("type", "lfq") != "lfq":
         model_overrides = {**model_overrides, "losses": {"disabled": sorted(losses_off | {"ar"})}}
@@ -92,13 +92,13 @@ def variant_recipe(vae: Path, data: Path, model_overrides: dict) -> tuple[dict, 
     return recipe, cfg
 
 
-def train_tiny_variant(kind: str, model_overrides: dict, log=print) -> Path:
+def train_tiny_variant(kind: str, model_overrides: dict, log=print, seed: int = SEED) -> Path:
     """A tiny PyraTok variant (``model_overrides`` on the tiny config) trained by :func:`variant_config` (stages
     1-3) on the shared stage-0 VAE. Returns its ``save_pretrained`` directory."""
     from pyratok.train.pipeline import run_training
 
     vae = tiny_vae_dir(log)
-    recipe, cfg = variant_recipe(vae, default_training_data(), model_overrides)
+    recipe, cfg = variant_recipe(vae, default_training_data(), model_overrides, seed)
 
     def build(folder: Path):
         run_training(cfg, folder / "work", stages=list(VARIANT_STAGES), init=str(vae), resume=True, progress=False)

@@ -35,7 +35,7 @@ from benchmarks.provisioning.training_data import (REAL_HELD_OUT_CLIPS, REAL_TRA
                                                    ensure_stage0_data)
 from benchmarks.records import portable
 
-__all__ = ["measure_vae", "mean_colour_psnr", "clip_psnr", "N_SYNTHETIC", "VAE_CODE", "main"]
+__all__ = ["measure_vae", "mean_colour_psnr", "clip_psnr", "data_digest", "N_SYNTHETIC", "VAE_CODE", "main"]
 
 REPO = Path(__file__).resolve().parents[2]
 NAME = "tiny-wan-vae"
@@ -82,8 +82,23 @@ def _fixed_clips(syn_root: Path) -> dict[str, list[tuple]]:
     return {"synthetic_val": synthetic_clips(syn_root)[:N_SYNTHETIC], "real_held_out": real}
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+def data_digest(csv: Path) -> str:
+    """Content digest of a generic ``path, caption`` training CSV: over its rows in order, each row's file name,
+    caption and the sha256 of the file's *decoded* frames — independent of where the files lie and of the encoder's
+    bitstream choices (x264 may write the same lossless frames as different bytes)."""
+    import csv as csv_mod
+
+    from pyratok.data.video import read_frames
+
+    frames: dict[str, str] = {}
+    h = hashlib.sha256()
+    with open(csv, newline="") as f:
+        for row in csv_mod.DictReader(f):
+            path = row["path"]
+            if path not in frames:
+                frames[path] = hashlib.sha256(read_frames(path).tobytes()).hexdigest()
+            h.update(f"{Path(path).name}\0{row['caption']}\0{frames[path]}\n".encode())
+    return h.hexdigest()
 
 
 def _versions() -> dict:
@@ -154,7 +169,9 @@ def build(work: Path, from_run: Path | None = None, out_root: Path | None = None
         "command": "python -m pyratok.train --config stage0.json --stage 0 --out run  "
                    "(stage0.json and the data: python -m benchmarks.tools.build_checkpoints)",
         "stage0_json": config, "train_config": train_config, "seed": train_config.get("seed"),
-        "data": {"synthetic": syn.parent.parent.name, "stage0_csv_sha256": _sha256(csv),
+        "data": {"synthetic": syn.parent.parent.name, "stage0_data_digest": data_digest(Path(train_config["data"]["train_csv"])),
+                 "stage0_data_digest_of": "benchmarks.tools.build_checkpoints.data_digest (file names, captions, "
+                                          "decoded frames, in CSV order)",
                  "real_train_clips": list(REAL_TRAIN_CLIPS), "real_held_out_clips": list(REAL_HELD_OUT_CLIPS),
                  "coco_images": "never used for training"},
         "code": {"digest": source_digest(VAE_CODE), "sources": list(VAE_CODE), "git_sha": _git_sha()},
@@ -164,7 +181,12 @@ def build(work: Path, from_run: Path | None = None, out_root: Path | None = None
         "measured_protocol": "posterior-mean reconstruction; 9-frame 64x64 centre clips (short side resized, centre "
                              "crop); PSNR per frame on [0, 1], mean over frames; mean colour = one RGB value per clip",
     }
-    (dest / "PROVENANCE.json").write_text(json.dumps(portable(prov), indent=2, sort_keys=True) + "\n")
+    text = json.dumps(portable(prov), indent=2, sort_keys=True) + "\n"
+    scratch = ((run.resolve(), "<run>"), (Path(train_config["data"]["train_csv"]).resolve().parent, "<stage0-data>"),
+               (work.resolve(), "<work>"))
+    for folder, name in scratch:   # scratch folders: no machine paths
+        text = text.replace(str(folder), name)
+    (dest / "PROVENANCE.json").write_text(text)
     return dest
 
 

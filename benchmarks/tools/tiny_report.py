@@ -1,8 +1,9 @@
 """Evidence for the tiny configuration: ``results/train/tiny.md`` and ``results/train/tiny.json``.
 
-    python -m benchmarks.tools.tiny_report [--seeds 0,1,2] [--out results/train] [--work runs/tiny_report]
+    python -m benchmarks.tools.tiny_report [--seeds 0,1,2] [--out results/train]
 
-For each seed, the tiny PyraTok is trained by the recipe of every trained-here variant
+For each seed, the tiny PyraTok is trained (once, cached like every trained-here artifact) by the recipe of every
+trained-here variant
 (:func:`benchmarks.provisioning.recipes.variant_config`: stages 1-3 on the tiny VAE shipped in
 :mod:`pyratok.checkpoints`, on the synthetic WebVid-format set with redacted captions; seed 0 is the very recipe
 of the benchmarks' ``pyratok-tiny``), then measured on data it never trained on:
@@ -122,17 +123,13 @@ def _grids(config) -> list[dict]:
     return out
 
 
-def _train(seed: int, data_root: Path, work: Path, vae: Path) -> tuple[Path, float]:
-    from benchmarks.provisioning.recipes import VARIANT_STAGES, variant_config
-    from pyratok.train.pipeline import run_training
+def _train(seed: int) -> tuple[Path, float]:
+    """The tiny PyraTok of ``seed``: the provisioning artifact ``pyratok-tiny`` (seed 0 is the benchmarks' own)."""
+    from benchmarks.provisioning.pyratok_variants import train_tiny_variant
 
-    run = work / f"seed{seed}"
-    final = run / f"stage{VARIANT_STAGES[-1]}" / "final"
-    t0 = time.time()
-    if not final.is_dir():
-        run_training(variant_config(data_root, seed), run, stages=list(VARIANT_STAGES), init=str(vae), resume=True,
-                     progress=False)
-    return final, time.time() - t0
+    final = train_tiny_variant("pyratok-tiny", {}, seed=seed)
+    done = final.parents[2] / "DONE.json"   # <artifact>/work/stage3/final: the build's own timing
+    return final, float(json.loads(done.read_text()).get("seconds") or 0.0) if done.is_file() else float("nan")
 
 
 def _summary(per_seed: list[dict], key) -> dict:
@@ -141,7 +138,7 @@ def _summary(per_seed: list[dict], key) -> dict:
             "std": statistics.stdev(vals) if len(vals) > 1 else 0.0, "n_seeds": len(vals)}
 
 
-def measure(seeds, data_root: Path, work: Path) -> dict:
+def measure(seeds, data_root: Path) -> dict:
     from diffusers import AutoencoderKLWan
 
     from pyratok.checkpoints import checkpoint_dir, provenance
@@ -156,7 +153,7 @@ def measure(seeds, data_root: Path, work: Path) -> dict:
             for s, c in splits.items() if c}
     per_seed = []
     for seed in seeds:
-        final, seconds = _train(seed, data_root, work, vae_dir)
+        final, seconds = _train(seed)
         model = PyraTok.from_pretrained(final).eval()
         syn = splits["synthetic_val"]
         row = {"seed": seed, "train_seconds": round(seconds, 1),
@@ -232,7 +229,6 @@ def main(argv=None) -> int:
 
     p = argparse.ArgumentParser(prog="python -m benchmarks.tools.tiny_report", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--work", default="runs/tiny_report", help="scratch folder for the runs (git-ignored)")
     p.add_argument("--out", default="results/train")
     p.add_argument("--seeds", default=",".join(map(str, SEEDS)))
     args = p.parse_args(argv)
@@ -240,7 +236,7 @@ def main(argv=None) -> int:
     torch.set_num_threads(1)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    report = measure([int(s) for s in args.seeds.split(",")], default_training_data(), Path(args.work))
+    report = measure([int(s) for s in args.seeds.split(",")], default_training_data())
     (out / "tiny.json").write_text(json.dumps(portable(report), indent=2, sort_keys=True, default=float) + "\n")
     (out / "tiny.md").write_text(render(report))
     print((out / "tiny.md").read_text())

@@ -49,7 +49,17 @@ this harness, on the data named in the row's Numbers column: synthetic, real sam
   text embeddings, `ref-random-features:seed=0..19`), shown as *mean / p95* over the 20 draws, and **Chance** (the
   analytic expected score of a uniform random guesser, `benchmarks.metrics.chance`; detection and mask mAP have
   none, their floor is the null);
-- generation (Tables 2, 8): no reference yet; the real-vs-real FVD floor is not computed (the notes say so).
+- generation (Tables 2, 8): the FVD cell's note states the real-vs-real *noise floor* — FVD between two disjoint
+  halves of the real clips at that sample size (5 seeded splits) — in its record's `extra.real_vs_real_floor`.
+
+**Trained-here rows.** Every trained-here PyraTok variant, ablation and quantizer baseline starts from the tiny VAE
+shipped in `pyratok/checkpoints/tiny-wan-vae` and runs stages 1-3 of one recipe
+(`benchmarks.provisioning.recipes.variant_config`, seed 0), on synthetic clips whose captions are redacted so that no
+class, category or answer a zero-shot benchmark scores is named (`benchmarks/provisioning/zero_shot.py`). Training is
+deterministic: bit-identical weights across processes, thread settings and a busy neighbour on one machine
+(`tests/test_train_determinism.py`); across CPU types and library builds it is not measured here, and the CI gate's
+0.5 dB is the stated bound on reconstruction PSNR. The spread over training seeds of the headline tiny PyraTok is in
+`results/train/tiny.md` (3 seeds); each table's cells are one seed.
 
 **Cells.** `15.10 [14.20, 16.00]` = the value and its 95 % percentile-bootstrap interval over the evaluation samples
 (clips, images, videos or questions; seed 0, 2000 resamples; the record's `extra.ci95`). Zero-shot protocols with

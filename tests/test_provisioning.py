@@ -221,3 +221,41 @@ def test_training_clips_skip_corrupt_videos(tmp_path):
     (root / "results_10M_val.csv").write_text("videoid,page_dir,name\n2,p,a broken clip\n")
     with pytest.raises(RuntimeError, match="no video"):
         load_training_clips(root, "val", size=32, log=None)
+
+
+# ------------------------------------------------------------------------------------------------ shipped VAE
+def test_shipped_vae_is_used_unless_retraining_is_asked(monkeypatch):
+    from pathlib import Path
+
+    from pyratok.checkpoints import RETRAIN_ENV, checkpoint_dir
+    from pyratok.train.config import TINY_STAGE0_STEPS
+
+    monkeypatch.delenv(RETRAIN_ENV, raising=False)
+    assert pyratok_variants.tiny_vae_dir(log=None) == checkpoint_dir("tiny-wan-vae")
+    calls = []
+
+    def fake_artifact(kind, recipe, build, sources, log=None):
+        calls.append((kind, recipe))
+        return Path("/nowhere")
+
+    monkeypatch.setattr(pyratok_variants, "trained_artifact", fake_artifact)
+    monkeypatch.setattr(pyratok_variants, "default_training_data", lambda: Path("/d/synthetic-x/data-seed0/webvid"))
+    monkeypatch.setenv(RETRAIN_ENV, "1")
+    assert pyratok_variants.tiny_vae_dir(log=None) == Path("/nowhere/work/stage0/final")
+    (kind, recipe), = calls
+    assert kind == "tiny-vae" and recipe["stage0"]["steps"] == TINY_STAGE0_STEPS
+    assert recipe["data"]["train_csv"].endswith("stage0-synthetic-x/stage0_train.csv")
+
+
+def test_retrain_flag_reaches_the_run_config_and_the_workers(monkeypatch):
+    from benchmarks.configs import load_config, run_config
+    from benchmarks.engine.backends import _worker_env
+    from benchmarks.run import _overrides, _parser
+    from pyratok.checkpoints import RETRAIN_ENV
+
+    over = _overrides(_parser().parse_args(["--retrain-checkpoints"]))
+    assert over["retrain_checkpoints"] is True
+    assert run_config(load_config(None, over)).retrain_checkpoints is True
+    assert run_config(load_config(None, {})).retrain_checkpoints is False
+    monkeypatch.setenv(RETRAIN_ENV, "1")
+    assert _worker_env()[RETRAIN_ENV] == "1"

@@ -90,7 +90,7 @@ def _worker_env() -> dict:
     env = {"PYTHONPATH": os.pathsep.join(p for p in sys.path if p), "HF_HUB_OFFLINE": "1",
            "TRANSFORMERS_OFFLINE": "1", "PYRATOK_WORKER_THREADS": os.environ.get("PYRATOK_WORKER_THREADS", "1"),
            "RAY_DEDUP_LOGS": "0"}
-    for k in ("PYRATOK_CACHE", "PYRATOK_REALDATA", "PYRATOK_I3D"):
+    for k in ("PYRATOK_CACHE", "PYRATOK_REALDATA", "PYRATOK_I3D", "PYRATOK_RETRAIN_CHECKPOINTS"):
         if k in os.environ:
             env[k] = os.environ[k]
     return env

@@ -82,7 +82,8 @@ def _quality(reconstruct, clips: list[tuple]) -> dict:
         _, s = clip_psnr_ssim(rec, b["video"])
         psnr += [frame_psnr(rec[i:i + 1], b["video"][i:i + 1]) for i in range(len(rec))]
         ssim += s.tolist()
-    return {"psnr": statistics.fmean(psnr), "psnr_ci95": list(bootstrap_ci(psnr)), "ssim": statistics.fmean(ssim),
+    ci = bootstrap_ci(psnr)
+    return {"psnr": statistics.fmean(psnr), "psnr_ci95": [ci.lo, ci.hi], "ssim": statistics.fmean(ssim),
             "n": len(psnr)}
 
 

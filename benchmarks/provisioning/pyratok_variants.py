@@ -17,7 +17,7 @@ from .artifacts import trained_artifact
 from .recipes import SEED, VARIANT_STAGES, gate_config, variant_config
 from .training_data import default_training_data
 
-__all__ = ["tiny_vae_dir", "train_tiny_variant", "variant_recipe", "stage0_recipe", "TRAINING_SOURCES"]
+__all__ = ["tiny_vae_dir", "train_tiny_variant", "variant_recipe", "stage0_recipe", "weights_digest", "TRAINING_SOURCES"]
 
 TRAINING_SOURCES = ("pyratok", "benchmarks.provisioning.recipes", "benchmarks.provisioning.pyratok_variants")
 
@@ -67,7 +67,8 @@ def tiny_vae_dir(log=print) -> Path:
     return trained_artifact("tiny-vae", recipe, build, TRAINING_SOURCES, log=log) / "work" / "stage0" / "final"
 
 
-def _weights_digest(vae_dir: Path) -> str:
+def weights_digest(vae_dir: Path) -> str:
+    """16 hex digits of the sha256 of a VAE directory's weights file."""
     import hashlib
 
     from pyratok.train.stage0 import VAE_WEIGHTS
@@ -86,7 +87,7 @@ def variant_recipe(vae: Path, data: Path, model_overrides: dict, seed: int = SEE
         model_overrides = {**model_overrides, "losses": {"disabled": sorted(losses_off | {"ar"})}}
     cfg.model_overrides = model_overrides
     # keyed on the VAE's weights, not its path: a rebuilt shipped checkpoint lives at the same path
-    recipe = {"recipe": "pyratok-tiny", "vae": _weights_digest(vae), "model_overrides": model_overrides,
+    recipe = {"recipe": "pyratok-tiny", "vae": weights_digest(vae), "model_overrides": model_overrides,
               "stages": list(VARIANT_STAGES), "data": _data_dict(cfg),
               **{f"stage{n}": dataclasses.asdict(cfg.stage(n)) for n in VARIANT_STAGES}, "seed": cfg.seed}
     return recipe, cfg

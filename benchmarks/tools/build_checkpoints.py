@@ -34,8 +34,9 @@ from benchmarks.provisioning.digest import source_digest
 from benchmarks.provisioning.training_data import (REAL_HELD_OUT_CLIPS, REAL_TRAIN_CLIPS, default_training_data,
                                                    ensure_stage0_data)
 from benchmarks.records import portable
+from benchmarks.tasks.reconstruction import frame_psnr
 
-__all__ = ["measure_vae", "mean_colour_psnr", "clip_psnr", "data_digest", "N_SYNTHETIC", "VAE_CODE", "main"]
+__all__ = ["measure_vae", "mean_colour", "data_digest", "N_SYNTHETIC", "VAE_CODE", "main"]
 
 REPO = Path(__file__).resolve().parents[2]
 NAME = "tiny-wan-vae"
@@ -46,17 +47,9 @@ LOG_EVERY = 50
 VAE_CODE = ("pyratok.train", "pyratok.backbones", "pyratok.data", "pyratok.image_quality")
 
 
-def clip_psnr(recon: torch.Tensor, video: torch.Tensor) -> list[float]:
-    """Per-clip PSNR (dB) of ``recon`` vs ``video``, both (B, 3, T, H, W) in [-1, 1]: PSNR of each frame on [0, 1]
-    (data range 1), averaged over frames."""
-    x, y = (video.float() + 1) / 2, (recon.float().clamp(-1, 1) + 1) / 2
-    mse = (x - y).pow(2).mean(dim=(1, 3, 4))                   # (B, T)
-    return (-10 * torch.log10(mse.clamp_min(1e-10))).mean(1).tolist()
-
-
-def mean_colour_psnr(video: torch.Tensor) -> list[float]:
-    """:func:`clip_psnr` of the per-clip mean colour (one RGB value per clip, over all frames and pixels)."""
-    return clip_psnr(video.mean(dim=(2, 3, 4), keepdim=True).expand_as(video), video)
+def mean_colour(video: torch.Tensor) -> torch.Tensor:
+    """The per-clip mean colour (one RGB value over all frames and pixels) of ``video`` (B, 3, T, H, W)."""
+    return video.mean(dim=(2, 3, 4), keepdim=True).expand_as(video)
 
 
 @torch.no_grad()
@@ -67,8 +60,8 @@ def measure_vae(vae, clips: list[tuple]) -> dict:
     for video, _, path in clips:
         v = video[None]
         recon = vae.decode(vae.encode(v).latent_dist.mode()).sample
-        out["psnr"] += clip_psnr(recon, v)
-        out["mean_colour_psnr"] += mean_colour_psnr(v)
+        out["psnr"].append(frame_psnr(recon, v))          # the reconstruction benchmark's PSNR convention
+        out["mean_colour_psnr"].append(frame_psnr(mean_colour(v), v))
         out["files"].append(str(path))
     return out
 

@@ -169,12 +169,6 @@ def compare(metrics: dict, baseline: dict, tolerance_db: float) -> tuple[bool, l
 
 
 # ---------------------------------------------------------------------------------------------------- main
-def _sha256(path: Path) -> str:
-    import hashlib
-
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def run_gate(work: Path, seed: int = SEED, sabotage_kind: str | None = None, progress: bool = True) -> dict:
     """Data, training, evaluation; returns the metrics record (not yet compared)."""
     import shutil
@@ -194,6 +188,7 @@ def run_gate(work: Path, seed: int = SEED, sabotage_kind: str | None = None, pro
     cfg = gate_config(data_root, seed)
     hook = (lambda m: sabotage(m, sabotage_kind)) if sabotage_kind else None
     t1 = time.time()
+    from benchmarks.provisioning.pyratok_variants import weights_digest
     from pyratok.checkpoints import checkpoint_dir
 
     vae = checkpoint_dir("tiny-wan-vae")
@@ -219,7 +214,7 @@ def run_gate(work: Path, seed: int = SEED, sabotage_kind: str | None = None, pro
         "protocol": {"size": EVAL_SIZE, "frames": EVAL_FRAMES, "crop": "short side resize + centre crop",
                      "clip": "centre, stride 1", "psnr": "per clip, [0,1] range, mean over clips",
                      "ssim": "scikit-image Gaussian SSIM per frame, mean"},
-        "vae": {"checkpoint": "tiny-wan-vae", "sha256": _sha256(vae / "diffusion_pytorch_model.safetensors")},
+        "vae": {"checkpoint": "tiny-wan-vae", "weights_digest": weights_digest(vae)},
         "steps": {name: s["steps"] for name, s in summaries.items()},
         "steps_per_s": {name: round(s["steps_per_s"], 3) for name, s in summaries.items()},
         "seconds": {"data": round(t_data, 1), "train": round(t_train, 1), "eval": round(t_eval, 1),

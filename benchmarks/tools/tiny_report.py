@@ -88,7 +88,9 @@ def _quality(reconstruct, clips: list[tuple]) -> dict:
 
 
 def _mean_colour(video, texts):
-    return video.mean(dim=(2, 3, 4), keepdim=True).expand_as(video)
+    from benchmarks.tools.build_checkpoints import mean_colour
+
+    return mean_colour(video)
 
 
 def _vae_reconstruct(vae):

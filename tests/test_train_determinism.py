@@ -88,7 +88,9 @@ def test_separate_processes_with_other_thread_settings_and_a_busy_neighbour_agre
     script = tmp_path / "train.py"
     script.write_text(_TRAIN_SCRIPT.format(tests=str(Path(__file__).parent)))
     base = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
-    busy = subprocess.Popen([sys.executable, "-c", "while True: sum(i * i for i in range(10000))"])
+    # the neighbour ends on its own after 10 minutes, so a killed test run leaves no CPU burner behind
+    busy = subprocess.Popen([sys.executable, "-c", "import time\nend = time.time() + 600\n"
+                                                   "while time.time() < end: sum(i * i for i in range(10000))"])
     try:
         for name, env in (("p1", {"OMP_NUM_THREADS": "1", "PYTHONHASHSEED": "1"}),
                           ("p2", {"OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "2", "PYTHONHASHSEED": "2"})):
